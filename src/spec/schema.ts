@@ -111,15 +111,18 @@ export const BranchSchema = z.strictObject({
 export type Branch = z.infer<typeof BranchSchema>;
 
 export const RoutingSchema = z
-  .strictObject({
-    thresholds: z.array(z.number().int().positive()).min(1).optional().meta({
-      description: "Upper bounds of max(width, height) for each tier but the last, ascending. Default 320, 448.",
+  .discriminatedUnion("rule", [
+    z.strictObject({
+      rule: z.literal("tiers"),
+      upTo: z.array(z.number().int().positive()).min(1).meta({
+        description: "Ascending upper bounds of max(width, height): tier i takes metric <= upTo[i], the last tier the rest. Branches are the tiers in size order.",
+      }),
     }),
-    upscale: z.boolean().optional().meta({
-      description: "false: never pick a branch larger than the video (letterbox only). Default true.",
-    }),
-  })
-  .meta({ description: "How a video's resolution picks this family's branch." });
+    z.strictObject({
+      rule: z.literal("no-upscale"),
+    }).meta({ description: "The largest branch not larger than max(width, height), else the smallest (letterbox, never upscale)." }),
+  ])
+  .meta({ description: "How a video's resolution picks this family's branch. Default: tiers with upTo [320, 448]." });
 export type Routing = z.infer<typeof RoutingSchema>;
 
 export const FamilySchema = z.strictObject({
@@ -127,6 +130,10 @@ export const FamilySchema = z.strictObject({
   family: modelName.meta({ description: "Family name, e.g. midas; the key of resolved_model_mapping." }),
   component: z.string().regex(/^[a-z0-9_]+$/).meta({ description: "The pipeline component, e.g. core_depth_midas." }),
   description: z.string().optional(),
+  anchors: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .meta({ description: "A place to define YAML anchors (&name) that branches reuse (*name); not read otherwise." }),
   defaultVariant: z.string().optional().meta({ description: "The complexity variant routing uses by default." }),
   routing: RoutingSchema.optional(),
   branches: z.array(BranchSchema).min(1),
