@@ -1,0 +1,73 @@
+// Pure planning of the repository: which files every model gets, with their bytes (configs, Python
+// steps, ONNX preprocess graphs) or the export they come from. Every config is written by the
+// text-format writer and read back by the parser before it is planned, so a config that would not
+// round-trip never reaches disk; every ensemble is checked against its step models.
+import { posix } from "node:path";
+import { checkEnsemble, roundTripCheck, writeModelConfig } from "../config/index.ts";
+import type { ModelConfig } from "../config/model-config.ts";
+import { UserError, type Problem } from "../errors.ts";
+import { buildNormalizeGraph } from "../onnx/preprocess-graph.ts";
+import { textFile, type PlannedFile, type RepoOrigin, type RepoPlan } from "./files.ts";
+import { ensembleModelConfig, onnxModelConfig, preprocessModelConfig, preprocessTensors, type PreprocessForm } from "./model-configs.ts";
+import { renderPythonStep } from "./python-step.ts";
+import type { ValidatedBranch } from "./validate.ts";
+
+export interface LayoutInput {
+  branches: readonly ValidatedBranch[];
+  preprocess: PreprocessForm;
+  origin: Omit<RepoOrigin, "branches" | "preprocess">;
+}
+
+export function planRepository(input: LayoutInput): RepoPlan {
+  const files: PlannedFile[] = [];
+  const dirs: string[] = [];
+  const configs = new Map<string, ModelConfig>();
+  const ensembles: { cfg: ModelConfig; branch: ValidatedBranch }[] = [];
+
+  const addConfig = (cfg: ModelConfig) => {
+    roundTripCheck(cfg);
+    configs.set(cfg.name!, cfg);
+    files.push(textFile(`${cfg.name}/config.pbtxt`, cfg.name!, writeModelConfig(cfg)));
+  };
+
+  for (const v of input.branches) {
+    const cb = v.branch;
+    const m = cb.models;
+    if (m.ensemble) {
+      const cfg = ensembleModelConfig(cb);
+      addConfig(cfg);
+      dirs.push(`${m.ensemble}/1`);
+      ensembles.push({ cfg, branch: v });
+    }
+    if (m.preprocess && cb.branch.preprocess.kind === "normalize") {
+      addConfig(preprocessModelConfig(cb, input.preprocess));
+      const t = preprocessTensors(cb);
+      const pp = cb.branch.preprocess;
+      if (input.preprocess === "python") {
+        files.push(textFile(`${m.preprocess}/1/model.py`, m.preprocess,
+          renderPythonStep({ model: m.preprocess, branch: cb.branch.name, specFile: cb.specFile, preprocess: pp, inputs: t.inputs, outputs: t.outputs })));
+      } else {
+        const bytes = buildNormalizeGraph({ inputs: t.inputs, outputs: t.outputs, divisor: pp.divisor, mean: pp.mean, std: pp.std });
+        files.push({ path: `${m.preprocess}/1/model.onnx`, kind: "content", content: bytes, model: m.preprocess });
+      }
+    }
+    addConfig(onnxModelConfig(cb));
+    files.push({ path: `${m.onnx}/1/model.onnx`, kind: "source", source: v.onnxFile, model: m.onnx });
+    for (const loc of v.externalData) {
+      files.push({ path: posix.join(m.onnx, "1", loc.replaceAll("\\", "/")), kind: "source", source: posix.join(posix.dirname(v.onnxFile), loc), model: m.onnx });
+    }
+  }
+
+  const problems: Problem[] = [];
+  for (const { cfg, branch } of ensembles) {
+    for (const p of checkEnsemble(cfg, configs)) problems.push({ ...p, file: branch.branch.specFile, message: `ensemble ${cfg.name}: ${p.message}` });
+  }
+  if (problems.length > 0) throw new UserError(problems);
+
+  return {
+    files,
+    dirs,
+    models: [...configs.keys()],
+    origin: { ...input.origin, preprocess: input.preprocess, branches: input.branches.map((v) => v.branch.branch.name) },
+  };
+}

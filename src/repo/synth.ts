@@ -1,0 +1,52 @@
+// synth-repo as a library call: specs + ONNX root (+ an optional branch selection) → a validated,
+// atomically written Triton model repository. The steps are: load and check the catalog, check
+// every export, plan every file (pure), apply the plan. Nothing is written before all checks pass.
+import { readFile } from "node:fs/promises";
+import { UserError } from "../errors.ts";
+import { familySpecFiles, displayPath, loadCatalog, readyBranches, type Catalog, type CatalogBranch } from "../spec/catalog.ts";
+import { applyRepoPlan, type ApplyOptions, type ApplyReport } from "./apply.ts";
+import type { RepoPlan } from "./files.ts";
+import { sha256Of } from "./hash.ts";
+import { planRepository } from "./layout.ts";
+import type { PreprocessForm } from "./model-configs.ts";
+import { validateExports } from "./validate.ts";
+
+export interface SynthOptions extends ApplyOptions {
+  specsDir: string;
+  onnxRoot: string;
+  outDir: string;
+  preprocess?: PreprocessForm;
+  /** Chooses the branches from the catalog; default every ready branch. */
+  select?: (catalog: Catalog) => Promise<Selection> | Selection;
+  /** Plan only: validate and return the plan without writing. */
+  dryRun?: boolean;
+}
+
+export interface Selection {
+  branches: CatalogBranch[];
+  profile: string | null;
+  /** Plan details recorded in manifest.json (load list, routing). */
+  plan?: unknown;
+}
+
+export interface SynthResult {
+  catalog: Catalog;
+  plan: RepoPlan;
+  /** Undefined on a dry run. */
+  report?: ApplyReport;
+}
+
+export async function synthRepo(opts: SynthOptions): Promise<SynthResult> {
+  const catalog = await loadCatalog(opts.specsDir);
+  const selection = opts.select ? await opts.select(catalog) : { branches: readyBranches(catalog), profile: null };
+  const planned = selection.branches.filter((b) => b.branch.status !== "planned");
+  if (planned.length === 0) throw new UserError({ file: opts.specsDir, message: "no ready branch to put in the repository", hint: "mark a branch status: ready, or choose another profile" });
+  const validated = await validateExports(catalog, planned, opts.onnxRoot);
+  const specs: Record<string, string> = {};
+  for (const f of await familySpecFiles(opts.specsDir)) specs[displayPath(f)] = sha256Of(await readFile(f));
+  const origin = { specs, profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
+  const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", origin });
+  if (opts.dryRun) return { catalog, plan };
+  const report = await applyRepoPlan(plan, opts.outDir, opts);
+  return { catalog, plan, report };
+}
