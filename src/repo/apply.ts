@@ -59,6 +59,12 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
     const wanted = new Set(desired.map((d) => d.file.path));
     const removed = [...owned.keys()].filter((p) => !wanted.has(p)).sort();
     const dirsPresent = await allExist(plan.dirs.map((d) => join(out, d)));
+    for (const d of desired) {
+      const before = owned.get(d.file.path);
+      if (d.file.kind === "source" && d.status === "unchanged" && before && before.sha256 !== d.sha256) {
+        notes.push(`${d.file.path}: the export changed in place since the last synth; the repository shares its bytes through a hard link (write new exports to a new file and rename, or use --copy)`);
+      }
+    }
     const report = emptyReport(out, manifest, notes);
     report.unchanged = desired.filter((d) => d.status === "unchanged").map((d) => d.file.path);
 

@@ -59,6 +59,11 @@ async function validateBranch(catalog: Catalog, cb: CatalogBranch, root: string,
   const specField = `${formatFieldPath(cb.fieldPath)}.onnx`;
   const mismatches = checkOnnxAgainstSpec(io, cb.branch.onnx, { file: onnxFile, specFile: cb.specFile, field: specField }).map((p) => locate(p, source));
   const external = await checkExternalData(io, onnxFile, root);
+  for (const loc of new Set(io.externalData.map((r) => r.location))) {
+    if (loc.split(/[\\/]/).includes("..")) {
+      external.push({ file: onnxFile, field: "external_data.location", message: `external data "${loc}" lies outside the export's directory; in the repository it would land outside ${cb.models.onnx}/1/`, hint: "save the weights beside the .onnx file or below its directory" });
+    }
+  }
   if (mismatches.length + external.length > 0) return [...mismatches, ...external];
   return { branch: cb, onnxFile, externalData: [...new Set(io.externalData.map((r) => r.location))].sort(), io };
 }

@@ -73,7 +73,7 @@ export function buildCatalog(families: CatalogFamily[]): Catalog {
   const problems: Problem[] = [];
   const branches: CatalogBranch[] = [];
   const familyNames = new Map<string, string>();
-  const modelOwners = new Map<string, { file: string; path: FieldPath; branch: string }>();
+  const modelOwners = new Map<string, { file: string; index: number; branch: string }>();
 
   for (const f of families) {
     const prior = familyNames.get(f.spec.family);
@@ -100,12 +100,15 @@ export function buildCatalog(families: CatalogFamily[]): Catalog {
         specFile: f.file,
         fieldPath: path,
       };
+      const clashes: string[] = [];
       for (const m of branchModels(b)) {
         const owner = modelOwners.get(m.name);
-        if (owner) {
-          const what = owner.branch === b.name ? "twice in this branch" : `already used by branch '${owner.branch}' (${owner.file})`;
-          problems.push(f.source.problem([...path, "name"], `model name '${m.name}' is ${what}`, "rename the branch or set names.* so every model name is unique"));
-        } else modelOwners.set(m.name, { file: f.file, path, branch: b.name });
+        if (!owner) modelOwners.set(m.name, { file: f.file, index: i, branch: b.name });
+        else if (owner.file === f.file && owner.index === i) clashes.push(`'${m.name}' twice in this branch`);
+        else clashes.push(`'${m.name}' is already used by branch '${owner.branch}' (${owner.file})`);
+      }
+      if (clashes.length > 0) {
+        problems.push(f.source.problem([...path, "name"], `model name ${clashes.join("; ")}`, "rename the branch or set names.* so every model name is unique"));
       }
       branches.push(cb);
     });

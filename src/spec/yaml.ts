@@ -73,13 +73,13 @@ export interface Loaded<T> {
 /** Parses YAML text and validates it; throws UserError listing every problem with its position. */
 export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S): Loaded<z.infer<S>> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, merge: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, merge: true, prettyErrors: true });
   const source = new SourceMap(file, doc, lines);
   if (doc.errors.length > 0) {
     throw new UserError(
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        const p: Problem = { file, message: `YAML: ${e.message.split("\n")[0]}`, hint: "fix the YAML syntax at this position" };
+        const p: Problem = { file, message: `YAML: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`, hint: "fix the YAML syntax at this position" };
         if (pos) {
           p.line = pos.line;
           p.column = pos.col;
@@ -89,7 +89,7 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
     );
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new UserError(result.error.issues.map((i) => issueToProblem(i, source)));
   return { value: result.data as z.infer<S>, source };
 }

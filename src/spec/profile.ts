@@ -1,0 +1,143 @@
+// GPU profiles (model-specs/profiles/<name>.yaml): the card, the VRAM kept back for the CUDA context
+// and Triton itself, the checklist of branches (required, optional in priority order), overrides and
+// the hints the deployment stacks need. Validated by one zod schema, so errors carry line:column.
+import { readdir } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { z } from "zod";
+import { UserError } from "../errors.ts";
+import { MODEL_NAME_PATTERN } from "../names.ts";
+import { displayPath } from "./catalog.ts";
+import { loadYamlFile, parseYaml, type SourceMap } from "./yaml.ts";
+
+const branchName = z.string().regex(MODEL_NAME_PATTERN, { message: "a branch name holds letters, digits, '_', '-' and '.'" });
+
+/** Kubernetes object names (Secrets, namespaces): RFC 1123 labels. */
+export const K8S_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const k8sName = z.string().regex(K8S_NAME_PATTERN, { message: "a Kubernetes name is lower-case letters, digits and '-', at most 63 characters" });
+
+/** Object stores tritonserver reads a repository from directly. */
+export const OBJECT_STORE_URL_PATTERN = /^(s3|gs|as):\/\/[^\s/][^\s]*$/;
+
+export const RepositorySchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("hostPath"),
+      path: z.string().refine((p) => posix.isAbsolute(p), { message: "a hostPath repository must be an absolute path on the node" })
+        .meta({ description: "Directory on the GPU node holding the repository written by synth-repo." }),
+    }),
+    z.strictObject({
+      kind: z.literal("objectStore"),
+      url: z.string().regex(OBJECT_STORE_URL_PATTERN, { message: "expected s3://, gs:// or as:// followed by the bucket path" }),
+      credentialsSecret: k8sName.meta({ description: "Secret in the namespace holding the store credentials (referenced, never copied)." }),
+    }),
+  ])
+  .meta({ description: "Where Triton reads the model repository from." });
+export type RepositorySource = z.infer<typeof RepositorySchema>;
+
+export const DeploymentHintsSchema = z.strictObject({
+  replicas: z.number().int().min(1).default(1).meta({ description: "Triton pods, one GPU each." }),
+  service: z.enum(["NodePort", "ClusterIP"]).default("ClusterIP"),
+  namespace: k8sName.default("triton"),
+  repository: RepositorySchema,
+  image: z.string().regex(/^[^\s]+$/).optional().meta({ description: "Triton image; default nvcr.io/nvidia/tritonserver:24.08-py3." }),
+  runtimeClassName: k8sName.optional().meta({ description: "RuntimeClass of the NVIDIA container runtime (k3s: nvidia)." }),
+  preprocess: z.enum(["python", "onnx"]).default("python").meta({ description: "How synth-repo wrote the preprocess steps; python needs /dev/shm." }),
+  resources: z
+    .strictObject({
+      cpu: z.string().regex(/^\d+(\.\d+)?m?$/).default("2"),
+      memoryMiB: z.number().int().positive().default(8192).meta({ description: "Container memory besides /dev/shm (which is added on top)." }),
+    })
+    .default({ cpu: "2", memoryMiB: 8192 }),
+});
+export type DeploymentHints = z.infer<typeof DeploymentHintsSchema>;
+
+export const ProfileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).meta({ description: "Must equal the file name without .yaml." }),
+    description: z.string().min(1),
+    gpu: z.strictObject({
+      product: z.string().min(1).meta({ description: "Marketing name, for people; GPU Feature Discovery's nvidia.com/gpu.product." }),
+      vramMiB: z.number().int().positive().meta({ description: "Total VRAM of the card the plan is made for." }),
+      nodeLabelMemoryMiB: z.number().int().positive().optional().meta({
+        description: "Smallest nvidia.com/gpu.memory label value a node must carry; default vramMiB. Set it when the card reports a little less than its nominal size.",
+      }),
+    }),
+    reserveMiB: z.number().int().nonnegative().meta({ description: "VRAM kept back for the CUDA context, cuDNN workspace and Triton itself." }),
+    policy: z.enum(["serial"]).default("serial").meta({ description: "serial: the pipeline calls one model at a time, so peaks do not add up." }),
+    checklist: z.strictObject({
+      required: z.array(branchName).min(1).meta({ description: "Branches that must load; the plan fails if they do not fit." }),
+      optional: z.array(branchName).default([]).meta({ description: "Branches admitted in this order while the set fits." }),
+    }),
+    overrides: z
+      .strictObject({
+        include: z.array(branchName).default([]).meta({ description: "Branches forced in (ahead of the priority order); the plan fails if one does not fit." }),
+        exclude: z.array(branchName).default([]).meta({ description: "Optional branches never loaded." }),
+      })
+      .default({ include: [], exclude: [] }),
+    deployment: DeploymentHintsSchema,
+  })
+  .superRefine((p, ctx) => {
+    if (p.reserveMiB >= p.gpu.vramMiB) {
+      ctx.addIssue({ code: "custom", path: ["reserveMiB"], message: `reserveMiB ${p.reserveMiB} must be below gpu.vramMiB ${p.gpu.vramMiB}: nothing would be left for models`, input: p.reserveMiB });
+    }
+    const seen = new Map<string, string>();
+    const lists = [["checklist", "required"], ["checklist", "optional"]] as const;
+    for (const [a, b] of lists) {
+      p[a][b].forEach((name, i) => {
+        const prior = seen.get(name);
+        if (prior) ctx.addIssue({ code: "custom", path: [a, b, i], message: `branch '${name}' is listed twice (also in ${prior})` });
+        else seen.set(name, `${a}.${b}`);
+      });
+    }
+    p.overrides.include.forEach((name, i) => {
+      if (p.overrides.exclude.includes(name)) ctx.addIssue({ code: "custom", path: ["overrides", "include", i], message: `branch '${name}' is both included and excluded` });
+    });
+  });
+export type Profile = z.infer<typeof ProfileSchema>;
+
+/** A validated profile with the file it came from, so later checks can point at its lines. */
+export interface LoadedProfile {
+  spec: Profile;
+  file: string;
+  source?: SourceMap;
+}
+
+export function profilesDir(specsDir: string): string {
+  return join(specsDir, "profiles");
+}
+
+/** Names of the profiles in a spec directory, sorted. */
+export async function listProfiles(specsDir: string): Promise<string[]> {
+  try {
+    return (await readdir(profilesDir(specsDir))).filter((n) => n.endsWith(".yaml")).map((n) => n.slice(0, -5)).sort();
+  } catch {
+    return [];
+  }
+}
+
+export async function loadProfile(specsDir: string, name: string): Promise<LoadedProfile> {
+  const known = await listProfiles(specsDir);
+  if (!known.includes(name)) {
+    throw new UserError({
+      file: displayPath(profilesDir(specsDir)),
+      message: `unknown profile '${name}'`,
+      hint: known.length > 0 ? `use one of: ${known.join(", ")}` : `add ${displayPath(profilesDir(specsDir))}/${name}.yaml`,
+    });
+  }
+  const file = join(profilesDir(specsDir), `${name}.yaml`);
+  const { value, source } = await loadYamlFile(file, ProfileSchema, displayPath(file));
+  return checkName({ spec: value, file: source.file, source }, name);
+}
+
+/** Parses profile YAML held in memory (tests, generated profiles). */
+export function parseProfile(text: string, file: string): LoadedProfile {
+  const { value, source } = parseYaml(text, file, ProfileSchema);
+  return { spec: value, file, source };
+}
+
+function checkName(p: LoadedProfile, expected: string): LoadedProfile {
+  if (p.spec.name === expected) return p;
+  const problem = p.source?.problem(["name"], `name '${p.spec.name}' differs from the file name '${expected}'`, `set name: ${expected}`) ?? { file: p.file, message: `name '${p.spec.name}' differs from '${expected}'` };
+  throw new UserError(problem);
+}

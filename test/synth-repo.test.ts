@@ -1,0 +1,255 @@
+// synth-repo over the whole baseline catalog (fixture exports): what a user finds in triton/models.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, readFile, readdir, stat, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseModelConfig, writeModelConfig } from "../src/config/index.ts";
+import { HASH_CACHE_FILE, MANIFEST_FILE } from "../src/repo/files.ts";
+import { readManifest } from "../src/repo/manifest.ts";
+import { makeWorkspace, REPO_ROOT, snapshot, type Workspace } from "./support/synth-workspace.ts";
+
+const run = promisify(execFile);
+
+/** Seed 001's READY checklist for the local baseline, verbatim: 20 required + 15 optional models. */
+const SEED_REQUIRED = [
+  "midas_256", "midas_384", "midas_512", "midas_256_onnx", "midas_384_onnx", "midas_512_onnx",
+  "preprocess_midas_256", "preprocess_midas_384", "preprocess_midas_512",
+  "raft_256", "raft_256_onnx", "preprocess_raft_256",
+  "clip_image_224", "clip_image_224_onnx", "preprocess_clip_image_224",
+  "clip_text", "clip_text_onnx",
+  "places365_resnet50_224", "places365_resnet50_224_onnx", "preprocess_places365_224",
+];
+const SEED_OPTIONAL = [
+  "yolo11x_320", "yolo11x_640", "yolo11x_960",
+  "raft_384", "raft_384_onnx", "preprocess_raft_384", "raft_512", "raft_512_onnx", "preprocess_raft_512",
+  "places365_resnet50_336", "places365_resnet50_336_onnx", "preprocess_places365_336",
+  "places365_resnet50_448", "places365_resnet50_448_onnx", "preprocess_places365_448",
+];
+
+let ws: Workspace;
+beforeAll(async () => {
+  ws = await makeWorkspace();
+  await ws.synth();
+});
+afterAll(() => ws.cleanup());
+
+describe("synth-repo over the full catalog", () => {
+  it("writes exactly the 35 models of seed 001's checklist, one directory each", async () => {
+    expect(SEED_REQUIRED).toHaveLength(20);
+    expect(SEED_OPTIONAL).toHaveLength(15);
+    const dirs = (await readdir(ws.out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(dirs.sort()).toEqual([...SEED_REQUIRED, ...SEED_OPTIONAL].sort());
+    const rootFiles = (await readdir(ws.out, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    expect(rootFiles.sort()).toEqual([HASH_CACHE_FILE, MANIFEST_FILE].sort());
+  });
+
+  it("gives each model the layout Triton expects for its kind", async () => {
+    for (const model of [...SEED_REQUIRED, ...SEED_OPTIONAL]) {
+      const cfg = parseModelConfig(await readFile(join(ws.out, model, "config.pbtxt"), "utf8"), `${model}/config.pbtxt`);
+      expect(cfg.name, model).toBe(model);
+      expect(cfg.max_batch_size ?? 0, model).toBe(0);
+      const version = await readdir(join(ws.out, model, "1"));
+      if (cfg.platform === "ensemble") {
+        expect(version, model).toEqual([]);
+        expect(cfg.instance_group, model).toBeUndefined();
+      } else if (cfg.backend === "python") {
+        expect(version, model).toEqual(["model.py"]);
+        expect(cfg.instance_group?.[0]?.kind, model).toBe("KIND_CPU");
+      } else {
+        expect(cfg.platform, model).toBe("onnxruntime_onnx");
+        expect(version, model).toContain("model.onnx");
+      }
+      for (const t of [...(cfg.input ?? []), ...(cfg.output ?? [])]) expect(t.dims?.every((d) => d > 0), `${model} ${t.name}`).toBe(true);
+    }
+  });
+
+  it("names the ensembles, steps and external contract as seed 001 does", async () => {
+    const midas = parseModelConfig(await readFile(join(ws.out, "midas_384", "config.pbtxt"), "utf8"));
+    expect(midas.input).toEqual([{ name: "INPUT__0", data_type: "TYPE_UINT8", dims: [1, 384, 384, 3] }]);
+    expect(midas.output).toEqual([{ name: "OUTPUT__0", data_type: "TYPE_FP32", dims: [1, 384, 384] }]);
+    expect(midas.ensemble_scheduling?.step?.map((s) => s.model_name)).toEqual(["preprocess_midas_384", "midas_384_onnx"]);
+    const raft = parseModelConfig(await readFile(join(ws.out, "raft_256", "config.pbtxt"), "utf8"));
+    expect(raft.input?.map((t) => t.name)).toEqual(["INPUT0__0", "INPUT1__0"]);
+    expect(raft.output).toEqual([{ name: "OUTPUT__0", data_type: "TYPE_FP32", dims: [1, 2, 256, 256] }]);
+    const text = parseModelConfig(await readFile(join(ws.out, "clip_text", "config.pbtxt"), "utf8"));
+    expect(text.input).toEqual([{ name: "INPUT__0", data_type: "TYPE_INT64", dims: [1, 77] }]);
+    expect(text.ensemble_scheduling?.step?.map((s) => s.model_name)).toEqual(["clip_text_onnx"]);
+    const yolo = parseModelConfig(await readFile(join(ws.out, "yolo11x_640", "config.pbtxt"), "utf8"));
+    expect(yolo.platform).toBe("onnxruntime_onnx");
+    expect(yolo.input).toEqual([{ name: "images", data_type: "TYPE_FP32", dims: [1, 3, 640, 640] }]);
+    expect(yolo.output).toEqual([{ name: "output0", data_type: "TYPE_FP32", dims: [1, 84, 8400] }]);
+  });
+
+  it("writes configs that round-trip through the parser byte for byte", async () => {
+    for (const model of [...SEED_REQUIRED, ...SEED_OPTIONAL]) {
+      const text = await readFile(join(ws.out, model, "config.pbtxt"), "utf8");
+      expect(writeModelConfig(parseModelConfig(text)), model).toBe(text);
+    }
+  });
+
+  it("hard-links ONNX exports and their external data, under the names the export refers to", async () => {
+    const linked = await stat(join(ws.out, "midas_256_onnx", "1", "model.onnx"));
+    const source = await stat(join(ws.onnxRoot, "midas", "midas_small_256.onnx"));
+    expect(linked.ino).toBe(source.ino);
+    const data = await stat(join(ws.out, "midas_256_onnx", "1", "midas_small_256.onnx.data"));
+    expect(data.ino).toBe((await stat(join(ws.onnxRoot, "midas", "midas_small_256.onnx.data"))).ino);
+  });
+
+  it("records every file with its size and sha256 in manifest.json", async () => {
+    const m = (await readManifest(ws.out))!.manifest;
+    expect(m.models).toHaveLength(35);
+    const { createHash } = await import("node:crypto");
+    for (const f of m.files) {
+      const bytes = await readFile(join(ws.out, f.path));
+      expect(bytes.length, f.path).toBe(f.size);
+      expect(createHash("sha256").update(bytes).digest("hex"), f.path).toBe(f.sha256);
+    }
+    expect(Object.keys(m.origin.specs).length).toBe(6);
+    expect(m.origin.branches).not.toContain("clip_image_336");
+  });
+
+  it("rewrites nothing and hashes nothing when run again unchanged", async () => {
+    const before = await snapshot(ws.out);
+    const again = await ws.synth();
+    expect(again.report?.changed).toBe(false);
+    expect(again.report?.hashedBytes).toBe(0);
+    expect(again.report?.unchanged).toHaveLength(again.plan.files.length);
+    expect(await snapshot(ws.out)).toEqual(before);
+  });
+});
+
+describe("synth-repo on changes", () => {
+  it("--preprocess onnx swaps the Python steps for ONNX graphs and removes the model.py files it made", async () => {
+    const w = await makeWorkspace();
+    try {
+      await w.synth();
+      const r = await w.synth({ preprocess: "onnx" });
+      expect(r.report?.removed).toContain("preprocess_midas_256/1/model.py");
+      expect(await readdir(join(w.out, "preprocess_midas_256", "1"))).toEqual(["model.onnx"]);
+      const cfg = parseModelConfig(await readFile(join(w.out, "preprocess_midas_256", "config.pbtxt"), "utf8"));
+      expect(cfg.platform).toBe("onnxruntime_onnx");
+      expect(r.report?.unchanged).toContain("midas_256/config.pbtxt");
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("never deletes files it did not create, and refuses to overwrite one", async () => {
+    const w = await makeWorkspace();
+    try {
+      await w.synth();
+      await writeFile(join(w.out, "midas_256", "NOTES.md"), "mine");
+      await mkdir(join(w.out, "my_custom_model", "1"), { recursive: true });
+      await writeFile(join(w.out, "my_custom_model", "config.pbtxt"), 'name: "my_custom_model"\n');
+      await w.editSpec("midas.yaml", "mean: [0.485, 0.456, 0.406]", "mean: [0.5, 0.456, 0.406]");
+      const r = await w.synth();
+      expect(r.report?.kept.sort()).toEqual(["midas_256/NOTES.md", "my_custom_model/config.pbtxt"]);
+      expect(await readFile(join(w.out, "midas_256", "NOTES.md"), "utf8")).toBe("mine");
+      expect(existsSync(join(w.out, "my_custom_model", "config.pbtxt"))).toBe(true);
+      expect(r.report?.written).toEqual(["preprocess_midas_256/1/model.py"]);
+
+      await writeFile(join(w.out, "preprocess_midas_256", "1", "model.onnx"), "someone else's");
+      const before = await snapshot(w.out);
+      await expect(w.synth({ preprocess: "onnx" })).rejects.toThrow(/preprocess_midas_256\/1\/model.onnx: exists and was not created by triton-deploy/);
+      expect(await snapshot(w.out)).toEqual(before);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("--copy writes independent copies, and a later linked run keeps equal copies as they are", async () => {
+    const w = await makeWorkspace();
+    try {
+      const r = await w.synth({ copy: true });
+      expect(r.report?.copied).toContain("yolo11x_960/1/model.onnx");
+      const copy = await stat(join(w.out, "yolo11x_960", "1", "model.onnx"));
+      expect(copy.ino).not.toBe((await stat(join(w.onnxRoot, "yolo11x", "yolo11x_960.onnx"))).ino);
+      const again = await w.synth({ copy: true });
+      expect(again.report?.changed).toBe(false);
+      expect(again.report?.hashedBytes).toBe(0);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("leaves the previous repository exactly as it was when a run fails before the swap", async () => {
+    const w = await makeWorkspace();
+    try {
+      await w.synth();
+      const before = await snapshot(w.out);
+      await w.editSpec("raft.yaml", "std: [0.5, 0.5, 0.5]", "std: [0.25, 0.25, 0.25]");
+      await expect(w.synth({ beforeSwap: () => { throw new Error("disk full (simulated)"); } })).rejects.toThrow("disk full");
+      expect(await snapshot(w.out)).toEqual(before);
+      expect((await readdir(join(w.out, ".."))).filter((n) => n.includes("staging"))).toEqual([]);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("survives a run killed mid-way: the old repository stays, and the next run cleans up and succeeds", async () => {
+    const w = await makeWorkspace();
+    try {
+      await w.synth();
+      const before = await snapshot(w.out);
+      await w.editSpec("raft.yaml", "std: [0.5, 0.5, 0.5]", "std: [0.25, 0.25, 0.25]");
+      const script = join(w.root, "killed.mts");
+      await writeFile(script, [
+        `import { synthRepo } from ${JSON.stringify(join(REPO_ROOT, "src/repo/synth.ts"))};`,
+        `await synthRepo({ specsDir: ${JSON.stringify(w.specs)}, onnxRoot: ${JSON.stringify(w.onnxRoot)}, outDir: ${JSON.stringify(w.out)},`,
+        `  beforeSwap: () => { process.kill(process.pid, "SIGKILL"); } });`,
+      ].join("\n"));
+      await expect(run("node", ["--import", "tsx", script], { cwd: REPO_ROOT })).rejects.toMatchObject({ signal: "SIGKILL" });
+      expect(await snapshot(w.out)).toEqual(before);
+      const leftovers = (await readdir(join(w.out, ".."))).filter((n) => n.startsWith("."));
+      expect(leftovers.some((n) => n.includes("staging"))).toBe(true);
+
+      const r = await w.synth();
+      expect(r.report?.changed).toBe(true);
+      expect(r.report?.notes.some((n) => n.includes("removed leftover"))).toBe(true);
+      expect((await readdir(join(w.out, ".."))).filter((n) => n.startsWith("."))).toEqual([]);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("restores the old repository when a swap was cut between its two renames", async () => {
+    const w = await makeWorkspace();
+    try {
+      await w.synth();
+      const before = await snapshot(w.out);
+      const { rename } = await import("node:fs/promises");
+      await rename(w.out, join(w.out, "..", ".models.previous-99999-x"));
+      const r = await w.synth({ dryRun: false });
+      expect(r.report?.notes[0]).toMatch(/restored .* from an interrupted run/);
+      expect(r.report?.changed).toBe(false);
+      expect(await snapshot(w.out)).toEqual(before);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("works from the command line: exit 0, a summary of what it did; exit 2 and the reason on bad input", async () => {
+    const w = await makeWorkspace();
+    try {
+      const cli = (args: string[]) => run("node", ["--import", "tsx", join(REPO_ROOT, "scripts/synth-repo.ts"), ...args], { cwd: REPO_ROOT });
+      const ok = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", w.out, "--quiet"]);
+      expect(ok.stdout).toMatch(/synth-repo: 35 models → /);
+      expect(ok.stdout).toMatch(/written 45, linked 20/);
+      const again = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", w.out]);
+      expect(again.stdout).toMatch(/nothing changed, nothing written/);
+      const file = join(w.root, "a-file");
+      await writeFile(file, "x");
+      await chmod(file, 0o644);
+      const bad = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", file]).catch((e: { code: number; stderr: string }) => e);
+      expect(bad).toMatchObject({ code: 2 });
+      expect((bad as { stderr: string }).stderr).toMatch(/a-file: the output path exists and is not a directory/);
+      expect(await readFile(file, "utf8")).toBe("x");
+      const usage = await cli(["--preprocess", "tensorrt"]).catch((e: { code: number; stderr: string }) => e);
+      expect(usage).toMatchObject({ code: 2 });
+    } finally {
+      await w.cleanup();
+    }
+  });
+});
