@@ -1,0 +1,120 @@
+// bench:synth: synth-repo over the full catalog with real-size weights (≈2.6 GiB: each branch's
+// export padded to its model's real size, half inline like a plain export, half in external data
+// like the MiDaS/RAFT exports), measured side by side in one run: cold (nothing there, nothing
+// hashed), warm (nothing changed), cold with --copy, and a plain `cp -r` of the exports.
+// All runs see a warm page cache, so the figures compare the work done, not the disk.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { buildFixtureModel } from "../src/fixtures/build.ts";
+import { writeOnnxModel } from "../src/onnx/build.ts";
+import { synthRepo } from "../src/repo/synth.ts";
+import { loadCatalog, readyBranches } from "../src/spec/catalog.ts";
+
+const OUT = path.join(import.meta.dirname, "out");
+const WORK = path.join(OUT, "synth-bench");
+const SPECS = path.join(import.meta.dirname, "..", "model-specs");
+
+/** Real exports' sizes in MiB (fp32 weights), by ONNX file. */
+const REAL_MIB: Record<string, number> = {
+  "midas/midas_small_256.onnx": 82, "midas/dpt_hybrid_384.onnx": 470, "midas/dpt_hybrid_512.onnx": 470,
+  "raft/raft_small_256.onnx": 4, "raft/raft_small_384.onnx": 4, "raft/raft_small_512.onnx": 4,
+  "clip/openai_clip_ViT-B_32_image_224.onnx": 335, "clip/openai_clip_ViT-B_32_text_77.onnx": 242,
+  "places365/resnet50_places365_224.onnx": 92, "places365/resnet50_places365_336.onnx": 92, "places365/resnet50_places365_448.onnx": 92,
+  "yolo11x/yolo11x_320.onnx": 218, "yolo11x/yolo11x_640.onnx": 218, "yolo11x/yolo11x_960.onnx": 218,
+};
+
+const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, rebuild: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+if (values.help) {
+  console.log("Usage: npm run bench:synth -- [--runs N] [--rebuild]\nWrites benchmarks/out/synth-repo.json. Goal: warm run < 0.5 s with nothing written.");
+  process.exit(0);
+}
+const runs = Number(values.runs);
+
+async function buildExports(root: string): Promise<number> {
+  const catalog = await loadCatalog(SPECS);
+  const block = new Float32Array(1 << 20).map((_, i) => Math.sin(i) * 0.01); // 4 MiB of non-zero weights
+  let total = 0;
+  for (const cb of readyBranches(catalog)) {
+    const external = cb.family === "midas" || cb.family === "raft";
+    const { model } = buildFixtureModel(cb.branch, { externalData: external });
+    const mib = REAL_MIB[cb.branch.onnx.file] ?? 64;
+    const weights = new Float32Array(mib * (1 << 18));
+    for (let off = 0; off < weights.length; off += block.length) weights.set(block.subarray(0, Math.min(block.length, weights.length - off)), off);
+    model.initializers = [...(model.initializers ?? []), { name: "bench_padding_weights", dtype: "FP32", dims: [weights.length], data: weights, external }];
+    if (external && !model.externalData) model.externalData = { location: `${path.basename(cb.branch.onnx.file)}.data` };
+    await writeOnnxModel(path.join(root, cb.branch.onnx.file), model);
+    total += mib;
+  }
+  return total;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+const onnxRoot = path.join(WORK, "onnx");
+if (values.rebuild) await rm(WORK, { recursive: true, force: true });
+if (!existsSync(path.join(onnxRoot, ".complete"))) {
+  await rm(onnxRoot, { recursive: true, force: true });
+  console.log("building real-size exports (once; cached under benchmarks/out/synth-bench) …");
+  const mib = await buildExports(onnxRoot);
+  await writeFile(path.join(onnxRoot, ".complete"), String(mib));
+}
+const totalMiB = Number(await readFile(path.join(onnxRoot, ".complete"), "utf8"));
+const out = path.join(WORK, "triton", "models");
+const synth = (copy = false) => synthRepo({ specsDir: SPECS, onnxRoot, outDir: out, copy });
+const reset = () => rm(path.join(WORK, "triton"), { recursive: true, force: true });
+execFileSync("cat", [...Object.keys(REAL_MIB).map((f) => path.join(onnxRoot, f))], { stdio: "ignore", maxBuffer: 1 << 30 }); // warm the page cache
+
+const cold: number[] = [];
+const warm: number[] = [];
+const coldCopy: number[] = [];
+const cpr: number[] = [];
+let warmWrote = false;
+let warmHashed = 0;
+for (let i = 0; i < runs; i++) {
+  await reset();
+  cold.push(await time(() => synth()));
+  for (let k = 0; k < 3; k++) {
+    warm.push(
+      await time(async () => {
+        const r = await synth();
+        warmWrote ||= r.report?.changed ?? true;
+        warmHashed += r.report?.hashedBytes ?? 0;
+      }),
+    );
+  }
+  await reset();
+  coldCopy.push(await time(() => synth(true)));
+  const copyDir = path.join(WORK, "cp-r");
+  await rm(copyDir, { recursive: true, force: true });
+  cpr.push(await time(async () => execFileSync("cp", ["-r", onnxRoot, copyDir])));
+  await rm(copyDir, { recursive: true, force: true });
+}
+await reset();
+const plainCp = median(cpr);
+await mkdir(OUT, { recursive: true });
+const result = {
+  bench: "synth-repo",
+  weightsMiB: totalMiB,
+  runs,
+  seconds: { cold: median(cold), warm: median(warm), coldCopy: median(coldCopy), cpR: plainCp },
+  ratios: { coldVsCpR: median(cold) / plainCp, coldCopyVsCpR: median(coldCopy) / plainCp, warmVsCpR: median(warm) / plainCp },
+  warm: { wroteSomething: warmWrote, hashedBytes: warmHashed },
+  goals: { warmUnderHalfSecond: median(warm) < 0.5 && !warmWrote && warmHashed === 0 },
+};
+await writeFile(path.join(OUT, "synth-repo.json"), `${JSON.stringify(result, null, 2)}\n`);
+const f = (s: number) => `${s.toFixed(3)} s`;
+console.log(`synth-repo over the full catalog, ${(totalMiB / 1024).toFixed(2)} GiB of weights, median of ${runs} runs (warm: ${runs * 3})`);
+console.log(`  cold (link + hash)   ${f(result.seconds.cold)}   ${result.ratios.coldVsCpR.toFixed(3)}× cp -r`);
+console.log(`  cold --copy          ${f(result.seconds.coldCopy)}   ${result.ratios.coldCopyVsCpR.toFixed(3)}× cp -r`);
+console.log(`  warm (no change)     ${f(result.seconds.warm)}   ${result.ratios.warmVsCpR.toFixed(4)}× cp -r; wrote ${warmWrote ? "something" : "nothing"}, hashed ${warmHashed} bytes`);
+console.log(`  cp -r of the exports ${f(plainCp)}`);
+console.log(`goal warm < 0.5 s with nothing written: ${result.goals.warmUnderHalfSecond ? "met" : "MISSED"}`);
+process.exit(result.goals.warmUnderHalfSecond ? 0 : 1);
