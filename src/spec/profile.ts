@@ -42,6 +42,14 @@ export const DeploymentHintsSchema = z.strictObject({
   image: z.string().regex(/^[^\s]+$/).optional().meta({ description: "Triton image; default nvcr.io/nvidia/tritonserver:24.08-py3." }),
   runtimeClassName: k8sName.optional().meta({ description: "RuntimeClass of the NVIDIA container runtime (k3s: nvidia)." }),
   preprocess: z.enum(["python", "onnx"]).default("python").meta({ description: "How synth-repo wrote the preprocess steps; python needs /dev/shm." }),
+  networkPolicy: z
+    .strictObject({
+      clientLabels: z.record(z.string(), z.string()).refine((r) => Object.keys(r).length > 0, { message: "name at least one label" })
+        .meta({ description: "Pods (any namespace) carrying these labels may call HTTP 8000 and gRPC 8001." }),
+      metricsNamespace: k8sName.default("monitoring").meta({ description: "Namespace whose pods may scrape metrics on 8002." }),
+    })
+    .optional()
+    .meta({ description: "When set, a NetworkPolicy admits only these clients; otherwise no policy is created." }),
   resources: z
     .strictObject({
       cpu: z.string().regex(/^\d+(\.\d+)?m?$/).default("2"),

@@ -1,0 +1,135 @@
+// The VRAM plan: on the seed's 6 GB card the specs' estimates leave out exactly yolo11x_960 and
+// raft_512, each with its arithmetic; bigger cards leave out nothing; overrides and measured figures
+// change the outcome and say so; required branches that cannot fit fail with the numbers.
+import { describe, expect, it } from "vitest";
+import { UserError } from "../src/errors.ts";
+import { formatPlanTable, planJson } from "../src/plan/format.ts";
+import { loadPlan } from "../src/plan/load.ts";
+import type { MeasuredMemory } from "../src/plan/measured.ts";
+import { planDeployment, planEntries } from "../src/plan/plan.ts";
+import { loadCatalog } from "../src/spec/catalog.ts";
+import { loadProfile, parseProfile } from "../src/spec/profile.ts";
+
+const catalog = await loadCatalog("model-specs");
+const gpuLocal = await loadProfile("model-specs", "gpu-local");
+
+/** gpu-local with other numbers or overrides, as a user would edit it. */
+function variant(edit: (yaml: string) => string) {
+  const yaml = [
+    "name: gpu-local", "description: edited", "gpu: { product: RTX-2060, vramMiB: 6144 }", "reserveMiB: 1024",
+    "checklist:", "  required: [midas_256, midas_384, midas_512, raft_256, clip_image_224, clip_text, places365_resnet50_224]",
+    "  optional: [yolo11x_320, yolo11x_640, places365_resnet50_336, places365_resnet50_448, raft_384, yolo11x_960, raft_512]",
+    "overrides: { include: [], exclude: [] }",
+    "deployment:", "  repository: { kind: hostPath, path: /srv/models }",
+  ].join("\n");
+  return parseProfile(edit(yaml), "model-specs/profiles/gpu-local.yaml");
+}
+
+function thrown(f: () => unknown): UserError {
+  try { f(); } catch (e) { if (e instanceof UserError) return e; throw e; }
+  throw new Error("expected a UserError");
+}
+
+describe("gpu-local (RTX 2060, 6 GB)", () => {
+  const plan = planDeployment(catalog, gpuLocal);
+
+  it("selects everything required and the optional branches except exactly yolo11x_960 and raft_512", () => {
+    expect(plan.budgetMiB).toBe(6144 - 1024);
+    expect(plan.excluded.map((e) => e.branch)).toEqual(["yolo11x_960", "raft_512"]);
+    expect(plan.selected.map((e) => e.branch)).toEqual([
+      "midas_256", "midas_384", "midas_512", "raft_256", "clip_image_224", "clip_text", "places365_resnet50_224",
+      "yolo11x_320", "yolo11x_640", "places365_resnet50_336", "places365_resnet50_448", "raft_384",
+    ]);
+  });
+
+  it("shows the arithmetic of each exclusion at the moment it was considered", () => {
+    const [yolo, raft] = plan.excluded;
+    // 2780 resident so far + 420 for yolo11x_960, its 2900 peak becomes the max.
+    expect(yolo!.fit).toEqual({ residentMiB: 3200, peakMiB: 2900, needMiB: 6100, budgetMiB: 5120, fits: false });
+    expect(yolo!.reason).toBe("does not fit: 3200 + 2900 = 6100 > 5120 MiB");
+    expect(raft!.fit).toEqual({ residentMiB: 2840, peakMiB: 3200, needMiB: 6040, budgetMiB: 5120, fits: false });
+    expect(plan.totals).toEqual({ residentMiB: 2780, peakMiB: 1800, needMiB: 4580, headroomMiB: 540 });
+  });
+
+  it("loads every model of the selected branches once, composing models before their ensemble", () => {
+    expect(plan.loadModels).toHaveLength(31);
+    expect(new Set(plan.loadModels).size).toBe(31);
+    expect(plan.loadModels.slice(0, 3)).toEqual(["midas_256_onnx", "preprocess_midas_256", "midas_256"]);
+    for (const banned of ["yolo11x_960", "raft_512", "raft_512_onnx", "preprocess_raft_512"]) expect(plan.loadModels).not.toContain(banned);
+  });
+
+  it("prints a table with the running totals and a JSON form for machines", () => {
+    const table = formatPlanTable(plan);
+    expect(table).toContain("budget 5120 MiB");
+    expect(table).toMatch(/yolo11x_960[\s\S]*3200 \+ 2900 = 6100 > 5120 MiB[\s\S]*EXCLUDED: does not fit/);
+    expect(table).toContain("excluded 2: yolo11x_960, raft_512");
+    const json = JSON.parse(JSON.stringify(planJson(plan)));
+    expect(json.excluded[1].models).toEqual({ ensemble: "raft_512", preprocess: "preprocess_raft_512", onnx: "raft_512_onnx" });
+    expect(json.selected.find((e: { branch: string }) => e.branch === "yolo11x_640").models).toEqual({ onnx: "yolo11x_640" });
+    expect(json.loadModels).toEqual(plan.loadModels);
+    expect(json.routing.families.map((f: { family: string }) => f.family)).toContain("yolo11");
+  });
+});
+
+describe("larger cards", () => {
+  it.each(["gpu-prod", "gpu-a100-80"])("%s excludes nothing and loads all 35 models of the checklist", async (name) => {
+    const { plan } = await loadPlan({ profile: name });
+    expect(plan.excluded).toEqual([]);
+    expect(plan.loadModels).toHaveLength(35);
+  });
+});
+
+describe("the serial policy", () => {
+  it("considers each optional branch against the set at that moment: a later, smaller branch can still fit", () => {
+    // 4860 budget: yolo11x_960 (6100) and raft_512 (6040) fail, but raft_384 after them still fits (4580).
+    const p = planDeployment(catalog, variant((y) => y.replace("reserveMiB: 1024", "reserveMiB: 1284").replace("places365_resnet50_448, raft_384, yolo11x_960, raft_512", "places365_resnet50_448, yolo11x_960, raft_512, raft_384")));
+    expect(planEntries(p).map((e) => `${e.branch}:${e.cause}`).slice(-3)).toEqual(["yolo11x_960:does-not-fit", "raft_512:does-not-fit", "raft_384:fits"]);
+  });
+
+  it("fails when the required branches do not fit, listing them with the numbers (exit 1)", () => {
+    const e = thrown(() => planDeployment(catalog, variant((y) => y.replace("vramMiB: 6144", "vramMiB: 4096"))));
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toContain("the required branches do not fit");
+    expect(e.message).toContain("1950 + 1400 = 3350 > 3072 MiB");
+    expect(e.message).toContain("midas_512: resident 540, peak 1400 MiB");
+    expect(e.message).toMatch(/gpu-local\.yaml:\d+:\d+ checklist\.required/);
+  });
+});
+
+describe("overrides", () => {
+  it("exclude drops an optional branch and the plan reports it", () => {
+    const p = planDeployment(catalog, variant((y) => y.replace("exclude: []", "exclude: [yolo11x_320]")));
+    expect(p.excluded.map((e) => `${e.branch}:${e.cause}`)).toContain("yolo11x_320:excluded-by-override");
+    expect(p.overrides).toContainEqual({ kind: "exclude", branch: "yolo11x_320", note: "left out (resident 260, peak 500 MiB)" });
+    expect(p.loadModels).not.toContain("yolo11x_320");
+  });
+
+  it("include forces a branch in ahead of the priority order when it fits", () => {
+    const p = planDeployment(catalog, variant((y) => y.replace("vramMiB: 6144", "vramMiB: 8192").replace("include: []", "include: [raft_512]")));
+    expect(p.selected.find((e) => e.branch === "raft_512")?.cause).toBe("included");
+    expect(p.overrides).toContainEqual({ kind: "include", branch: "raft_512", note: "forced in ahead of the priority order" });
+  });
+
+  it("include of a branch that cannot fit fails with the numbers (exit 1)", () => {
+    const e = thrown(() => planDeployment(catalog, variant((y) => y.replace("include: []", "include: [raft_512]").replace("vramMiB: 6144", "vramMiB: 5000"))));
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toContain("'raft_512' is forced in by overrides.include but does not fit: 2010 + 3200 = 5210 > 3976 MiB");
+    expect(e.message).toMatch(/gpu-local\.yaml:8:\d+ overrides\.include\[0\]/);
+  });
+});
+
+describe("measured figures", () => {
+  it("replace the estimates per ONNX model and can change the outcome", () => {
+    const measured: MeasuredMemory = { file: "m.json", byModel: new Map([["raft_512_onnx", { residentMiB: 60, peakMiB: 1500, source: "bench run 42" }]]) };
+    const p = planDeployment(catalog, gpuLocal, { measured });
+    expect(p.excluded.map((e) => e.branch)).toEqual(["yolo11x_960"]);
+    expect(p.selected.find((e) => e.branch === "raft_512")?.memory.source).toBe("measured: bench run 42");
+  });
+
+  it("refuse a name that is not an ONNX model of the catalog (exit 2)", () => {
+    const measured: MeasuredMemory = { file: "m.json", byModel: new Map([["raft_512", { residentMiB: 1, peakMiB: 1, source: "x" }]]) };
+    const e = thrown(() => planDeployment(catalog, gpuLocal, { measured }));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain("'raft_512' is not an ONNX model of the catalog");
+  });
+});
