@@ -1,0 +1,129 @@
+// The deployment model: what Triton needs on Kubernetes, derived from the plan and the profile by
+// pure functions, so every flag, size and selector can be checked without cdktf.
+import { describe, expect, it } from "vitest";
+import { UserError } from "../src/errors.ts";
+import { buildTritonDeployment, DEFAULT_TRITON_IMAGE, RESTRICTED_VALUE_ENV } from "../src/plan/deployment.ts";
+import { loadPlan } from "../src/plan/load.ts";
+import { shmSizing } from "../src/plan/shm.ts";
+
+const local = await loadPlan({ profile: "gpu-local" });
+const prod = await loadPlan({ profile: "gpu-prod" });
+const localModel = buildTritonDeployment(local.plan, local.profile);
+const prodModel = buildTritonDeployment(prod.plan, prod.profile);
+
+function thrown(f: () => unknown): UserError {
+  try { f(); } catch (e) { if (e instanceof UserError) return e; throw e; }
+  throw new Error("expected a UserError");
+}
+
+describe("tritonserver flags", () => {
+  it("load exactly the plan's models in explicit mode, with strict readiness", () => {
+    const loads = localModel.args.filter((a) => a.startsWith("--load-model=")).map((a) => a.slice("--load-model=".length));
+    expect(loads).toEqual(local.plan.loadModels);
+    expect(localModel.args).toContain("--model-control-mode=explicit");
+    expect(localModel.args).toContain("--strict-readiness=true");
+    expect(localModel.args).toContain("--model-repository=/models");
+    expect(prodModel.args).toContain("--model-repository=s3://triton-models/prod");
+    expect(localModel.image).toBe(DEFAULT_TRITON_IMAGE);
+  });
+
+  it("restrict the model-repository API to a header whose value the kubelet fills in from a Secret", () => {
+    expect(localModel.args).toContain(`--http-restricted-api=model-repository:triton-repository-key=$(${RESTRICTED_VALUE_ENV})`);
+    expect(localModel.args).toContain(`--grpc-restricted-protocol=model-repository:triton-repository-key=$(${RESTRICTED_VALUE_ENV})`);
+    expect(localModel.env).toContainEqual({ name: RESTRICTED_VALUE_ENV, secretKeyRef: { name: "triton-repository-api", key: "key" } });
+    expect(localModel.env.every((e) => e.secretKeyRef || e.value !== undefined)).toBe(true);
+  });
+});
+
+describe("/dev/shm for the Python steps", () => {
+  it("counts one region per Python step of the plan and sizes the memory emptyDir with headroom", () => {
+    const shm = localModel.shm;
+    expect(shm.pythonSteps).toBe(9); // midas ×3, raft 256/384, clip_image_224, places365 ×3
+    expect(shm.regionMiB).toBeGreaterThanOrEqual(2 * shm.largestStepMiB);
+    expect(shm.sizeMiB).toBeGreaterThanOrEqual(shm.pythonSteps * (shm.regionMiB + shm.growthMiB));
+    expect(shm.sizeMiB % 64).toBe(0);
+    expect(localModel.volumes).toContainEqual({ name: "dshm", kind: "memory", sizeMiB: shm.sizeMiB });
+    expect(localModel.mounts).toContainEqual({ volume: "dshm", mountPath: "/dev/shm", readOnly: false });
+    expect(localModel.args).toContain(`--backend-config=python,shm-default-byte-size=${shm.regionMiB * 1024 * 1024}`);
+    // The emptyDir lives in RAM and is charged to the pod: the memory request covers it.
+    expect(localModel.resources.requests.memory).toBe(`${8192 + shm.sizeMiB}Mi`);
+  });
+
+  it("needs no regions when the steps are ONNX graphs", () => {
+    const shm = shmSizing(local.plan, "onnx");
+    expect(shm).toMatchObject({ pythonSteps: 0, sizeMiB: 64 });
+  });
+
+  it("grows with the plan: gpu-prod adds raft_512's step", () => {
+    expect(prodModel.shm.pythonSteps).toBe(10);
+    expect(prodModel.shm.regionMiB).toBeGreaterThanOrEqual(localModel.shm.regionMiB);
+  });
+});
+
+describe("scheduling", () => {
+  it("asks for one GPU and a node whose nvidia.com/gpu.memory covers the plan's VRAM", () => {
+    expect(localModel.resources.limits["nvidia.com/gpu"]).toBe("1");
+    expect(localModel.nodeAffinity).toEqual({ key: "nvidia.com/gpu.memory", operator: "Gt", greaterThan: 6143 });
+    expect(prodModel.nodeAffinity.greaterThan).toBe(21999); // the profile's nodeLabelMemoryMiB - 1
+  });
+
+  it("runs as the image's non-root user", () => {
+    expect(localModel.security).toEqual({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+  });
+
+  it("probes live and ready, with a startup budget of minutes for loading", () => {
+    expect(localModel.probes.liveness.path).toBe("/v2/health/live");
+    expect(localModel.probes.readiness.path).toBe("/v2/health/ready");
+    const startupSeconds = localModel.probes.startup.periodSeconds * localModel.probes.startup.failureThreshold;
+    expect(startupSeconds).toBeGreaterThanOrEqual(300);
+    expect(prodModel.probes.startup.failureThreshold).toBeGreaterThan(localModel.probes.startup.failureThreshold);
+  });
+
+  it("one GPU, one replica: Recreate, no disruption budget; gpu-prod: 2 replicas spread, a PDB and a NetworkPolicy", () => {
+    expect(localModel).toMatchObject({ replicas: 1, strategy: { type: "Recreate" }, spreadAcrossNodes: false });
+    expect(localModel.podDisruptionBudget).toBeUndefined();
+    expect(localModel.networkPolicy).toBeUndefined();
+    expect(prodModel).toMatchObject({ replicas: 2, strategy: { type: "RollingUpdate", maxSurge: 0, maxUnavailable: 1 }, spreadAcrossNodes: true, podDisruptionBudget: { minAvailable: 1 } });
+    expect(prodModel.networkPolicy).toEqual({ clientLabels: { "triton-deploy/client": "true" }, metricsNamespace: "monitoring" });
+    expect(prodModel.envFromSecrets).toEqual(["triton-model-store"]);
+  });
+});
+
+describe("service and the post-deploy gate", () => {
+  it("gpu-local exposes 8000/8001/8002 on NodePorts and gates on that URL", () => {
+    expect(localModel.service.ports).toEqual([
+      { name: "http", port: 8000, nodePort: 30800 }, { name: "grpc", port: 8001, nodePort: 30801 }, { name: "metrics", port: 8002, nodePort: 30802 },
+    ]);
+    expect(localModel.url).toBe("http://localhost:30800");
+    expect(localModel.verify.command).toContain("npm run verify-ready -- --url http://localhost:30800 --profile gpu-local");
+    expect(localModel.verify.command).toMatch(/^set -eo pipefail/);
+  });
+
+  it("gpu-prod tunnels to its ClusterIP service for the gate", () => {
+    expect(prodModel.url).toBe("http://triton.triton.svc.cluster.local:8000");
+    expect(prodModel.verify.command).toContain("port-forward service/triton 18000:8000");
+    expect(prodModel.verify.command).toContain("npm run verify-ready -- --url http://127.0.0.1:18000 --profile gpu-prod");
+  });
+
+  it("holds no terraform template sequence and no secret value, only the Secret's name", () => {
+    for (const m of [localModel, prodModel]) {
+      expect(m.verify.command).not.toMatch(/[$%]\{/);
+      expect(m.verify.command).toContain("get secret triton-repository-api");
+      expect(Object.keys(m.verify.environment).sort()).toEqual(["TRITON_HTTP_URL", "TRITON_RESTRICTED_HEADER"]);
+    }
+  });
+});
+
+describe("bad options fail with the field, the value and what is expected (exit 2)", () => {
+  it.each([
+    [{ namespace: "Triton_NS" }, "namespace 'Triton_NS' is not a Kubernetes name"],
+    [{ repository: { kind: "hostPath" as const, path: "triton/models" } }, "repository.path 'triton/models' is not an absolute path on the node"],
+    [{ repository: { kind: "objectStore" as const, url: "http://bucket/x", credentialsSecret: "s" } }, "repository.url 'http://bucket/x' is not an s3://, gs:// or as:// URL"],
+    [{ image: "tritonserver:24.08 --evil" }, "image 'tritonserver:24.08 --evil' is not an image reference"],
+    [{ restrictedApi: { header: "X-Key", secret: { name: "s", key: "k" } } }, "restrictedApi.header 'X-Key' is not a lower-case header name"],
+  ])("%j", (opts, message) => {
+    const e = thrown(() => buildTritonDeployment(local.plan, local.profile, opts));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain(message);
+  });
+});
