@@ -1,7 +1,7 @@
 // The cdktf app: two stacks over the same construct. gpu-local is the seed's workstation (repository
 // on the node, NodePort, device plugin by Helm); gpu-prod reads the repository from an object store,
 // runs 2+ replicas behind a PodDisruptionBudget and a NetworkPolicy. Inputs: stacks/inputs.ts.
-import { resolve, relative, join } from "node:path";
+import { relative, resolve } from "node:path";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider/index.js";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider/index.js";
 import { App, TerraformStack } from "cdktf";
@@ -119,5 +119,3 @@ function repositoryFor(planned: LoadedPlan, inputs: StackInputs): RepositorySour
   if (repo.kind === "hostPath") return inputs.repositoryPath ? { kind: "hostPath", path: inputs.repositoryPath } : repo;
   return { kind: "objectStore", url: inputs.repositoryUrl ?? repo.url, credentialsSecret: inputs.storeSecret ?? repo.credentialsSecret };
 }
-
-export const STACK_OUTDIR_FILE = (outdir: string, stack: string) => join(outdir, "stacks", stack, "cdk.tf.json");

@@ -63,7 +63,3 @@ export function hostPathWarning(path: string): string | undefined {
   return existsSync(path) ? undefined : `repository path ${path} does not exist on this machine; it must exist on the GPU node (npm run synth-repo -- --out ${path} --profile gpu-local there)`;
 }
 
-/** The inputs, for --help-like listings in docs and errors. */
-export function describeInputs(): string {
-  return Object.values(INPUTS).map((i) => `  ${i.env.padEnd(24)} context ${i.context.padEnd(16)} ${i.description}`).join("\n");
-}

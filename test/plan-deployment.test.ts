@@ -1,5 +1,6 @@
 // The deployment model: what Triton needs on Kubernetes, derived from the plan and the profile by
 // pure functions, so every flag, size and selector can be checked without cdktf.
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.ts";
 import { buildTritonDeployment, DEFAULT_TRITON_IMAGE, RESTRICTED_VALUE_ENV } from "../src/plan/deployment.ts";
@@ -103,6 +104,10 @@ describe("service and the post-deploy gate", () => {
     expect(prodModel.url).toBe("http://triton.triton.svc.cluster.local:8000");
     expect(prodModel.verify.command).toContain("port-forward service/triton 18000:8000");
     expect(prodModel.verify.command).toContain("npm run verify-ready -- --url http://127.0.0.1:18000 --profile gpu-prod");
+  });
+
+  it("is valid bash", () => {
+    for (const m of [localModel, prodModel]) expect(spawnSync("bash", ["-n", "-c", m.verify.command]).status).toBe(0);
   });
 
   it("holds no terraform template sequence and no secret value, only the Secret's name", () => {

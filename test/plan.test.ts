@@ -1,11 +1,14 @@
 // The VRAM plan: on the seed's 6 GB card the specs' estimates leave out exactly yolo11x_960 and
 // raft_512, each with its arithmetic; bigger cards leave out nothing; overrides and measured figures
 // change the outcome and say so; required branches that cannot fit fail with the numbers.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.ts";
 import { formatPlanTable, planJson } from "../src/plan/format.ts";
 import { loadPlan } from "../src/plan/load.ts";
-import type { MeasuredMemory } from "../src/plan/measured.ts";
+import { loadMeasured, type MeasuredMemory } from "../src/plan/measured.ts";
 import { planDeployment, planEntries } from "../src/plan/plan.ts";
 import { loadCatalog } from "../src/spec/catalog.ts";
 import { loadProfile, parseProfile } from "../src/spec/profile.ts";
@@ -131,5 +134,22 @@ describe("measured figures", () => {
     const e = thrown(() => planDeployment(catalog, gpuLocal, { measured }));
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain("'raft_512' is not an ONNX model of the catalog");
+  });
+
+  it("are read from the JSON a bench writes; a bad value points at its line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "measured-"));
+    try {
+      const good = join(dir, "vram.json");
+      writeFileSync(good, JSON.stringify({ yolo11x_960: { residentMiB: 400, peakMiB: 900, source: "bench 2026-01-08" } }, null, 2));
+      const m = await loadMeasured(good);
+      expect(m.byModel.get("yolo11x_960")).toEqual({ residentMiB: 400, peakMiB: 900, source: "bench 2026-01-08" });
+      expect(planDeployment(catalog, gpuLocal, { measured: m }).excluded.map((e) => e.branch)).toEqual(["raft_512"]);
+      const bad = join(dir, "bad.json");
+      writeFileSync(bad, '{\n  "yolo11x_960": { "residentMiB": -4, "peakMiB": 900, "source": "x" }\n}\n');
+      const e = await loadMeasured(bad).catch((x: unknown) => x);
+      expect((e as UserError).message).toMatch(/bad\.json:2:\d+ yolo11x_960\.residentMiB/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

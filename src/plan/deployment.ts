@@ -133,7 +133,7 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
   const memoryMiB = hints.resources.memoryMiB + shm.sizeMiB; // a memory-backed emptyDir is charged to the pod
   const onnxModels = plan.selected.length;
 
-  const d: TritonDeployment = {
+  return {
     name,
     namespace,
     labels,
@@ -170,7 +170,6 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
     ...(hints.networkPolicy ? { networkPolicy: { clientLabels: hints.networkPolicy.clientLabels, metricsNamespace: hints.networkPolicy.metricsNamespace } } : {}),
     verify: verifyStep({ profile: plan.profile.name, url, service: hints.service, name, namespace, restricted, projectDir: opts.projectDir ?? "." }),
   };
-  return d;
 }
 
 /** tritonserver flags; the model list is exactly the plan's, in its order. */
