@@ -4,6 +4,7 @@ import { command, formatBytes, runCli } from "../src/cli.ts";
 import type { ApplyReport } from "../src/repo/apply.ts";
 import type { RepoPlan } from "../src/repo/files.ts";
 import type { Progress } from "../src/repo/hash.ts";
+import { profileSelection } from "../src/repo/profile-selection.ts";
 import { synthRepo } from "../src/repo/synth.ts";
 
 interface Flags {
@@ -11,6 +12,7 @@ interface Flags {
   onnxRoot: string;
   out: string;
   profile?: string;
+  measured?: string;
   preprocess: "python" | "onnx";
   copy: boolean;
   dryRun: boolean;
@@ -22,6 +24,7 @@ const program = command("synth-repo", "Write a validated Triton model repository
   .option("--onnx-root <dir>", "root of the ONNX exports (env ONNX_ROOT)", process.env.ONNX_ROOT ?? "models/optimized")
   .option("--out <dir>", "repository to write", "triton/models")
   .option("--profile <name>", "only the branches this GPU profile's plan selects (model-specs/profiles/<name>.yaml)")
+  .option("--measured <file>", "with --profile: measured VRAM per model (from npm run bench) instead of the specs' estimates")
   .addOption(new Option("--preprocess <form>", "preprocess steps as Python backend models or ONNX graphs").choices(["python", "onnx"]).default("python"))
   .option("--copy", "copy ONNX files instead of hard-linking them", false)
   .option("--dry-run", "validate and print the plan, write nothing", false)
@@ -39,7 +42,7 @@ await runCli(async () => {
     copy: f.copy,
     dryRun: f.dryRun,
     progress: progressPrinter(),
-    ...(f.profile ? { select: await profileSelection(f.specs, f.profile) } : {}),
+    ...(f.profile ? { select: profileSelection(f.specs, f.profile, f.measured) } : {}),
   });
   if (!result.report) {
     printPlan(result.plan);
@@ -48,11 +51,6 @@ await runCli(async () => {
   printReport(result.plan, result.report, f.quiet, performance.now() - started);
   return 0;
 });
-
-async function profileSelection(specs: string, profile: string) {
-  const { selectProfileBranches } = await import("../src/repo/profile-selection.ts");
-  return selectProfileBranches(specs, profile);
-}
 
 function printPlan(plan: RepoPlan): void {
   console.log(`dry run: ${plan.models.length} models, ${plan.files.length} files (nothing written)`);

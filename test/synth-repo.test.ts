@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseModelConfig, writeModelConfig } from "../src/config/index.ts";
 import { HASH_CACHE_FILE, MANIFEST_FILE } from "../src/repo/files.ts";
 import { readManifest } from "../src/repo/manifest.ts";
+import { profileSelection } from "../src/repo/profile-selection.ts";
 import { makeWorkspace, REPO_ROOT, snapshot, type Workspace } from "./support/synth-workspace.ts";
 
 const run = promisify(execFile);
@@ -154,6 +155,26 @@ describe("synth-repo on changes", () => {
       const before = await snapshot(w.out);
       await expect(w.synth({ preprocess: "onnx" })).rejects.toThrow(/preprocess_midas_256\/1\/model.onnx: exists and was not created by triton-deploy/);
       expect(await snapshot(w.out)).toEqual(before);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("--profile gpu-local writes only what the 6 GB plan loads, and removes the models a run before wrote for the rest", async () => {
+    const w = await makeWorkspace();
+    try {
+      await w.synth();
+      await writeFile(join(w.out, "raft_512_onnx", "NOTES.md"), "mine");
+      const r = await w.synth({ select: profileSelection(w.specs, "gpu-local") });
+      const dirs = (await readdir(w.out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      const gone = ["yolo11x_960", "raft_512", "preprocess_raft_512"];
+      expect(dirs).toEqual([...SEED_REQUIRED, ...SEED_OPTIONAL].filter((m) => !gone.includes(m)).sort()); // raft_512_onnx stays: it holds a file of the user
+      expect(await readdir(join(w.out, "raft_512_onnx"))).toEqual(["NOTES.md"]);
+      expect(r.report?.removed).toContain("yolo11x_960/1/model.onnx");
+      const origin = (await readManifest(w.out))!.manifest.origin;
+      expect(origin.profile).toBe("gpu-local");
+      expect((origin.plan as { excluded: { branch: string }[] }).excluded.map((e) => e.branch)).toEqual(["yolo11x_960", "raft_512"]);
+      expect((origin.plan as { loadModels: string[] }).loadModels).toHaveLength(31);
     } finally {
       await w.cleanup();
     }

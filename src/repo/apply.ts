@@ -2,7 +2,7 @@
 // changed, and otherwise stages the new tree (hard links for everything unchanged, carried-over
 // files of other people, and the ONNX exports) and swaps it in atomically.
 import { constants } from "node:fs";
-import { copyFile, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { copyFile, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError, type Problem } from "../errors.ts";
 import { HASH_CACHE_FILE, MANIFEST_FILE, type PlannedFile, type RepoPlan } from "./files.ts";
@@ -79,7 +79,7 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
     try {
       await mkdir(staging);
       const replaced = new Set([...removed, ...desired.filter((d) => d.status !== "unchanged").map((d) => d.file.path), MANIFEST_FILE, HASH_CACHE_FILE]);
-      if (hadOld) report.kept = await carryOver(out, staging, "", replaced, owned);
+      if (hadOld) report.kept = await carryOver(out, staging, "", replaced, owned, ownedDirs(old?.manifest));
       for (const d of desired) if (d.status !== "unchanged") await place(d, staging, report, cache, out, opts);
       for (const dir of plan.dirs) await mkdir(join(staging, dir), { recursive: true });
       await writeFile(join(staging, MANIFEST_FILE), manifestText);
@@ -145,8 +145,21 @@ async function sameContent(file: PlannedFile, target: string, st: Awaited<Return
   return (await cache.hash(target, opts.progress)).sha256 === sha256;
 }
 
-/** Hard-links every file of the old tree into staging except those being replaced; returns the foreign ones. */
-async function carryOver(from: string, to: string, rel: string, replaced: Set<string>, owned: Map<string, ManifestFile>): Promise<string[]> {
+/** Directories the tool made: those it listed, and every folder above a file it wrote. */
+function ownedDirs(m: Manifest | undefined): Set<string> {
+  const dirs = new Set<string>();
+  for (const p of [...(m?.dirs ?? []).map((d) => `${d}/`), ...(m?.files ?? []).map((f) => f.path)]) {
+    const parts = p.split("/");
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
+  }
+  return dirs;
+}
+
+/**
+ * Hard-links every file of the old tree into staging except those being replaced; returns the
+ * foreign ones. A folder the tool made that ends up empty (its model was removed) is left out.
+ */
+async function carryOver(from: string, to: string, rel: string, replaced: Set<string>, owned: Map<string, ManifestFile>, ours: Set<string>): Promise<string[]> {
   const kept: string[] = [];
   for (const entry of await readdir(join(from, rel), { withFileTypes: true })) {
     const p = rel ? `${rel}/${entry.name}` : entry.name;
@@ -155,7 +168,8 @@ async function carryOver(from: string, to: string, rel: string, replaced: Set<st
     const dst = join(to, p);
     if (entry.isDirectory()) {
       await mkdir(dst, { recursive: true });
-      kept.push(...(await carryOver(from, to, p, replaced, owned)));
+      kept.push(...(await carryOver(from, to, p, replaced, owned, ours)));
+      if (ours.has(p) && (await readdir(dst)).length === 0) await rmdir(dst);
     } else if (entry.isSymbolicLink()) {
       await symlink(await readlink(src), dst);
       if (!owned.has(p)) kept.push(p);

@@ -37,7 +37,7 @@ export async function makeWorkspace(): Promise<Workspace> {
   const root = await mkdtemp(join(tmpdir(), "td-synth-"));
   const specs = join(root, "specs");
   const onnxRoot = join(root, "onnx");
-  await cp(join(REPO_ROOT, "model-specs"), specs, { recursive: true, filter: (src) => !src.includes("/profiles") });
+  await cp(join(REPO_ROOT, "model-specs"), specs, { recursive: true });
   await cp(await fixtureRoot(), onnxRoot, { recursive: true });
   const out = join(root, "triton", "models");
   return {
