@@ -1,0 +1,103 @@
+// The gate end to end against a small in-process KServe-v2 server (test/support/verify-fake-server.ts)
+// that runs the fixture exports in onnxruntime-node: the mechanics of every step, the binary
+// protocol, the reports, and each way a deployment can be wrong. serve-local runs in verify-serve-local.test.ts.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureFixtures } from "../src/fixtures/write.ts";
+import { parseResolution } from "../src/pipeline/frame.ts";
+import { loadPlan, selectedBranches } from "../src/plan/load.ts";
+import { HttpKServeServer } from "../src/verify/http.ts";
+import { failedChecks, STEP_NAMES, type VerifyReport } from "../src/verify/report.ts";
+import { verifyReady, type VerifyOptions } from "../src/verify/run.ts";
+import { startFakeServer, type FakeServerOptions } from "./support/verify-fake-server.ts";
+
+const { catalog, plan } = await loadPlan({ profile: "gpu-local" });
+const branches = selectedBranches(catalog, plan);
+let dir: string;
+let onnxRoot: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "td-verify-gate-"));
+  onnxRoot = join(dir, "onnx");
+  await ensureFixtures(catalog.branches.map((b) => b.branch), onnxRoot);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function gate(server: Partial<FakeServerOptions>, opts: Partial<VerifyOptions> = {}): Promise<{ report: VerifyReport; binary: boolean }> {
+  const fake = await startFakeServer({ branches, onnxRoot, ...server });
+  try {
+    const report = await verifyReady({ server: new HttpKServeServer(fake.url), onnxRoot, resolutions: ["240p", "1080x1920"].map(parseResolution), timeoutS: 60, ...opts });
+    const infers = fake.requests.filter((r) => r.path.endsWith("/infer"));
+    return { report, binary: infers.length > 0 && infers.every((r) => r.binary) };
+  } finally {
+    await fake.close();
+  }
+}
+
+const failures = (r: VerifyReport) => failedChecks(r).map((f) => `[${f.step}] ${f.check.name}: ${f.check.message}`);
+
+describe("verify-ready against a KServe-v2 server", () => {
+  it("passes a correct deployment: six named steps, exact fixture numbers, routing recorded per resolution, binary tensors", async () => {
+    const reportFile = join(dir, "out", "report.json");
+    const junitFile = join(dir, "out", "report.xml");
+    const { report, binary } = await gate({}, { reportFile, junitFile });
+    expect(failures(report)).toEqual([]);
+    expect(report).toMatchObject({ status: "pass", exitCode: 0, profile: "gpu-local" });
+    expect(report.steps.map((s) => [s.index, s.name, s.status])).toEqual(STEP_NAMES.map((n, i) => [i + 1, n, "pass"]));
+    expect(binary).toBe(true);
+    const smoke = report.steps.find((s) => s.name === "smoke")!;
+    expect(smoke.checks.map((c) => c.name).sort()).toEqual(plan.selected.map((e) => e.models[0]!.name).sort());
+    expect(smoke.checks.every((c) => c.message?.includes("numbers equal fixture"))).toBe(true);
+    const e2e = report.steps.find((s) => s.name === "e2e")!.checks;
+    expect(e2e.map((c) => c.name)).toEqual(["240p (426×240)", "1080x1920 (1080×1920)"]);
+    expect(e2e[0]!.data).toMatchObject({
+      resolved_model_mapping: { midas: "midas_384", raft: "raft_384", clip_image: "clip_image_224", clip_text: "clip_text", yolo11: "yolo11x_320", places365: "places365_resnet50_336" },
+      calls: 1 + 1 + 1 + 29 + 1 + 1,
+    });
+    expect(e2e[0]!.data!.exactCalls).toBe(34);
+    expect(e2e[1]!.data!.models_used).toContain("yolo11x_640");
+    const onDisk = JSON.parse(await readFile(reportFile, "utf8")) as VerifyReport;
+    expect(onDisk.steps.map((s) => s.name)).toEqual([...STEP_NAMES]);
+    expect(await readFile(junitFile, "utf8")).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="verify-ready gpu-local/);
+  });
+
+  it("fails when the numbers differ from the fixture's, naming model, tensor and index", async () => {
+    const { report } = await gate({ corrupt: (model, out) => { if (model === "places365_resnet50_224") (out[0]!.data as Float32Array)[7]! += 0.01; } });
+    expect(report.status).toBe("fail");
+    expect(failures(report).find((f) => f.startsWith("[smoke]"))).toMatch(/^\[smoke\] places365_resnet50_224: places365_resnet50_224: output OUTPUT__0\[7\] = .* on the server, fixture logits\.channel_mean_plus_bias\.v1 gives /);
+  });
+
+  it("fails a stale deployment in step 3, naming model, tensor, field and both values", async () => {
+    const { report } = await gate({ metadata: (m) => (m.name === "raft_256_onnx" ? { ...m, inputs: m.inputs.map((t) => (t.name === "input1" ? { ...t, shape: [1, 3, 384, 384] } : t)) } : m) });
+    expect(failures(report)).toEqual(["[metadata] raft_256_onnx: stale deployment? raft_256_onnx: input input1 shape: server [1, 3, 384, 384], spec [1, 3, 256, 256]"]);
+  });
+
+  it("fails a missing required model and a loaded model the plan excludes, naming both", async () => {
+    const { report } = await gate({ missing: ["midas_512", "preprocess_midas_512", "midas_512_onnx"], extraIndex: [{ name: "raft_512_onnx", version: "1", state: "READY" }] });
+    const f = failures(report).filter((x) => x.startsWith("[repository]"));
+    expect(f).toContain("[repository] midas_512: required model midas_512 (branch midas_512) is absent from the repository index");
+    expect(f.join("\n")).toMatch(/raft_512_onnx is READY on the server but the gpu-local plan excludes branch raft_512 \(does not fit: .*\): it will run out of GPU memory/);
+    expect(report.exitCode).toBe(1);
+  });
+
+  it("fails within its --timeout when the server stops answering, naming the step", async () => {
+    const t = performance.now();
+    const { report } = await gate({ inferDelayMs: 60_000 }, { timeoutS: 2 });
+    expect(performance.now() - t).toBeLessThan(6000);
+    expect(report.status).toBe("fail");
+    const smoke = report.steps.find((s) => s.name === "smoke")!;
+    expect(smoke.status).toBe("fail");
+    expect(smoke.checks.find((c) => c.status === "fail")!.message).toMatch(/timed out in step smoke \(the --timeout budget of 2 s ran out\)/);
+    expect(report.steps.find((s) => s.name === "e2e")!.checks.every((c) => c.status === "skip")).toBe(true);
+  });
+
+  it("fails step 1 with its back-off when nothing listens, and skips the rest with the reason", async () => {
+    const t = performance.now();
+    const report = await verifyReady({ server: new HttpKServeServer("http://127.0.0.1:9"), resolutions: [parseResolution("240p")], timeoutS: 1.5 });
+    expect(performance.now() - t).toBeLessThan(4000);
+    expect(report.steps.map((s) => s.status)).toEqual(["fail", "skip", "skip", "skip", "skip", "pass"]);
+    expect(report.steps[0]!.checks[0]!.message).toMatch(/^\/v2\/health\/live not OK after \d+ tries in 1\.\d s \(--timeout 1\.5 s\); last: fetch failed/);
+  });
+});
