@@ -1,0 +1,201 @@
+// npm run bench's run: per model and concurrency level, warm-up then timed requests with
+// deterministic inputs of the model's exact shapes; results.jsonl appended per request, summary.json
+// rewritten after each level (an interrupted run keeps a partial summary); then, where the server has
+// GPU metrics, measured VRAM per ONNX model; finally the HTML report beside the summary.
+import { elementCount, dtypeInfo } from "../dtype.ts";
+import { UserError } from "../errors.ts";
+import type { Catalog } from "../spec/catalog.ts";
+import { measureLevel } from "./measure.ts";
+import { measureMemory, measuredMemoryFile, type MemoryTarget } from "./memory.ts";
+import { benchHtml } from "./report.ts";
+import { RunStore, runId } from "./run-store.ts";
+import { benchInputs, chooseModels, type BenchModel, type BenchServer } from "./server.ts";
+import { summarize } from "./stats.ts";
+import { SUMMARY_KIND, type BenchSummary, type Measurement, type ResultLine } from "./summary.ts";
+
+export interface BenchOptions {
+  /** Models to bench. @default the catalog's entry models the server has READY */
+  models?: string[];
+  /** @default 30 */
+  repeats?: number;
+  /** @default 5 */
+  warmup?: number;
+  /** Requests in flight, one level each. @default [1] */
+  concurrency?: number[];
+  /** Parent of the run folder. @default benchmarks/out */
+  outDir?: string;
+  catalog?: Catalog;
+  /** GPU memory measurement; skipped (and said so) when the endpoint has no GPU metrics. */
+  memory?: { metricsUrl: string; scrape: () => Promise<string>; settleMs?: number; runMs?: number };
+  /** Run id prefix. @default "bench" */
+  prefix?: string;
+  log?: (line: string) => void;
+  /** Set when the user interrupts: the run stops after the current request and marks the summary. */
+  signal?: AbortSignal;
+}
+
+export interface BenchRun {
+  summary: BenchSummary;
+  store: RunStore;
+  htmlFile: string;
+  measuredFile?: string;
+}
+
+/** Runs the bench; a server that cannot be reached, an unknown model and bad options are UserErrors. */
+export async function runBench(server: BenchServer, o: BenchOptions = {}): Promise<BenchRun> {
+  const repeats = o.repeats ?? 30;
+  const warmup = o.warmup ?? 5;
+  const concurrency = o.concurrency ?? [1];
+  checkOptions(repeats, warmup, concurrency);
+  const log = o.log ?? (() => undefined);
+
+  const serverInfo = await reach(server);
+  const models = chooseModels(await server.repositoryIndex(), o.models, o.catalog);
+  const store = await RunStore.create(o.outDir ?? "benchmarks/out", runId(o.prefix ?? "bench"));
+  const now = () => new Date().toISOString();
+  const summary: BenchSummary = {
+    kind: SUMMARY_KIND,
+    version: 1,
+    runId: store.id,
+    status: "running",
+    url: server.url,
+    server: serverInfo,
+    startedAt: now(),
+    updatedAt: now(),
+    config: { models: models.map((m) => m.name), repeats, warmup, concurrency },
+    measurements: [],
+  };
+  const save = async () => {
+    summary.updatedAt = now();
+    await store.writeSummary(summary);
+  };
+  await save();
+  log(`run ${store.id}: ${models.length} model(s) × concurrency ${concurrency.join(", ")}, ${repeats} repeats after ${warmup} warm-up → ${store.dir}`);
+
+  try {
+    for (const model of models) {
+      for (const c of concurrency) {
+        if (o.signal?.aborted) throw new Interrupted();
+        const m = await measureModel(server, model, c, repeats, warmup, store, o.signal);
+        summary.measurements.push(m);
+        await save();
+        log(`  ${model.name} c=${c}: ${m.latencyMs ? `p50 ${m.latencyMs.p50.toFixed(2)} ms, p95 ${m.latencyMs.p95.toFixed(2)} ms, ${m.throughput.toFixed(1)} req/s` : `error: ${m.error}`}`);
+      }
+    }
+    let measuredFile: string | undefined;
+    if (o.memory) {
+      if (o.signal?.aborted) throw new Interrupted();
+      log(`GPU memory: ${o.memory.metricsUrl}`);
+      const targets = await memoryTargets(server, models);
+      summary.memory = await measureMemory(server, targets, { ...o.memory, log });
+      if (summary.memory.status === "measured") {
+        const onnx = new Set(o.catalog?.branches.map((b) => b.models.onnx) ?? []);
+        const file = measuredMemoryFile(summary.memory, store.id, server.url, (m) => onnx.size === 0 || onnx.has(m));
+        if (Object.keys(file).length > 0) {
+          measuredFile = await store.writeFile("measured-memory.json", `${JSON.stringify(file, null, 2)}\n`);
+          summary.memory.file = "measured-memory.json";
+        }
+      }
+      log(`GPU memory: ${summary.memory.status}${summary.memory.reason ? ` (${summary.memory.reason})` : ""}`);
+    }
+    summary.status = "complete";
+    summary.finishedAt = now();
+    await save();
+    const htmlFile = await store.writeFile("report.html", benchHtml(summary));
+    return { summary, store, htmlFile, ...(measuredFile ? { measuredFile } : {}) };
+  } catch (e) {
+    summary.status = e instanceof Interrupted ? "interrupted" : "failed";
+    summary.error = e instanceof Error ? e.message : String(e);
+    summary.finishedAt = now();
+    await save();
+    await store.writeFile("report.html", benchHtml(summary));
+    if (e instanceof Interrupted) throw new UserError({ message: `interrupted; the partial summary is in ${store.summaryFile}` }, 1);
+    throw e;
+  }
+}
+
+class Interrupted extends Error {}
+
+function checkOptions(repeats: number, warmup: number, concurrency: readonly number[]): void {
+  const bad = (field: string, v: unknown, want: string) => new UserError({ field, message: `${field} must be ${want}, got ${String(v)}` }, 2);
+  if (!Number.isInteger(repeats) || repeats < 1) throw bad("--repeats", repeats, "a positive integer");
+  if (!Number.isInteger(warmup) || warmup < 0) throw bad("--warmup", warmup, "a non-negative integer");
+  if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw bad("--concurrency", concurrency.join(","), "a list of positive integers, e.g. 1,4");
+}
+
+/** GET /v2 first: an unreachable server is one clear error, not one per model. */
+async function reach(server: BenchServer): Promise<{ name: string; version: string }> {
+  try {
+    return await server.serverMetadata();
+  } catch (e) {
+    throw new UserError({ message: `cannot reach a KServe-v2 server at ${server.url}: ${describe(e)}`, hint: "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" }, 1);
+  }
+}
+
+function describe(e: unknown): string {
+  const parts: string[] = [];
+  for (let c: unknown = e, i = 0; c && i < 4; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code;
+    parts.push(c instanceof Error ? `${c.message}${typeof code === "string" && !c.message.includes(code) ? ` (${code})` : ""}` : String(c));
+  }
+  return parts.join(": ");
+}
+
+async function measureModel(server: BenchServer, model: BenchModel, concurrency: number, repeats: number, warmup: number, store: RunStore, signal?: AbortSignal): Promise<Measurement> {
+  const cb = model.branch;
+  const base = {
+    model: model.name,
+    ...(cb ? { family: cb.family, branch: cb.branch.name, size: cb.branch.size } : {}),
+    ...(model.role ? { role: model.role } : {}),
+    concurrency,
+  };
+  let inputs;
+  let outputs: string[];
+  try {
+    const meta = await server.modelMetadata(model.name);
+    inputs = benchInputs(meta);
+    outputs = meta.outputs.map((t) => t.name);
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    return { ...base, requests: 0, ok: 0, errors: 1, wallMs: 0, throughput: 0, samplesMs: [], inputBytes: 0, status: "error", error };
+  }
+  const inputBytes = inputs.reduce((n, t) => n + elementCount(t.shape) * dtypeInfo(t.datatype).byteSize, 0);
+  const r = await measureLevel(
+    async () => {
+      if (signal?.aborted) throw new Error("interrupted");
+      await server.infer(model.name, inputs, outputs);
+    },
+    {
+      concurrency,
+      warmup,
+      repeats,
+      onSample: (s) => store.appendResult({ runId: store.id, model: model.name, concurrency, index: s.index, latencyMs: s.latencyMs, atMs: s.atMs, ok: s.ok, ...(s.error ? { error: s.error } : {}) } satisfies ResultLine),
+    },
+  );
+  if (signal?.aborted) throw new Interrupted();
+  const status = r.errors === 0 && r.ok > 0 ? "ok" : "error";
+  return {
+    ...base,
+    requests: r.requests,
+    ok: r.ok,
+    errors: r.errors,
+    wallMs: r.wallMs,
+    throughput: r.throughput,
+    ...(r.ok > 0 ? { latencyMs: summarize(r.latenciesMs) } : {}),
+    samplesMs: r.latenciesMs,
+    inputBytes,
+    status,
+    ...(status === "error" ? { error: r.firstError ?? "no request succeeded" } : {}),
+  };
+}
+
+/** The ONNX models behind the benched models (where VRAM lives), with inputs for running each. */
+async function memoryTargets(server: BenchServer, models: readonly BenchModel[]): Promise<MemoryTarget[]> {
+  const names = [...new Set(models.map((m) => m.branch?.models.onnx ?? m.name))];
+  const out: MemoryTarget[] = [];
+  for (const name of names) {
+    const meta = await server.modelMetadata(name);
+    out.push({ model: name, inputs: benchInputs(meta), outputs: meta.outputs.map((t) => t.name) });
+  }
+  return out;
+}

@@ -1,0 +1,169 @@
+// npm run e2e's run: probe the video, route it by its resolution, warm the server up (the 29 CLIP
+// prompts once, as core_clip does per run, and one synthetic clip through every flow), then one or
+// more passes (pipelined and/or sequential, offline or realtime), each clip's timing appended to
+// clips.jsonl as it finishes and summary.json rewritten after each pass; the HTML report at the end.
+import { RunStore, runId } from "../bench/run-store.ts";
+import { syntheticFrame, type Infer } from "../pipeline/index.ts";
+import type { Catalog } from "../spec/catalog.ts";
+import { checkSampling, type ClipSampling } from "./clips.ts";
+import { probeVideo, type VideoInfo } from "./ffmpeg.ts";
+import { answerClip, embedPrompts, flowBranches, routedFlows, startClipFlows } from "./flows.ts";
+import { e2eHtml } from "./report.ts";
+import { routeVideo } from "./route-video.ts";
+import { runPass, type E2eMode, type PassResult } from "./run.ts";
+
+export const E2E_KIND = "triton-deploy.e2e";
+
+/** What e2e needs from the server: which models are READY, and inference. */
+export interface E2eServer {
+  readonly url: string;
+  readyModels(): Promise<Set<string>>;
+  infer: Infer;
+}
+
+export interface PassPlan {
+  mode: E2eMode;
+  pipelined: boolean;
+}
+
+export interface E2eOptions {
+  videoFile: string;
+  catalog: Catalog;
+  passes: PassPlan[];
+  sampling: ClipSampling;
+  /** Families or components to run. @default every family with a READY branch */
+  components?: string[];
+  paceFps?: number;
+  queues?: { frames: number; clips: number };
+  decodeThreads?: number;
+  /** @default benchmarks/out */
+  outDir?: string;
+  /** @default "e2e" */
+  prefix?: string;
+  log?: (line: string) => void;
+}
+
+export interface PassSummary extends Omit<PassResult, "timings"> {
+  name: string;
+}
+
+export interface E2eSummary {
+  kind: typeof E2E_KIND;
+  version: 1;
+  runId: string;
+  status: "running" | "complete" | "failed";
+  error?: string;
+  url: string;
+  startedAt: string;
+  finishedAt?: string;
+  video: VideoInfo;
+  sampling: ReturnType<typeof checkSampling>;
+  routing: { metric: number; resolved_model_mapping: Record<string, string>; models_used: string[]; decisions: { family: string; branch: string; reason: string; fallback?: string }[]; skipped: string[] };
+  setup: { prompts: number; warmupMs: number; warmupRequests: number };
+  passes: PassSummary[];
+  /** Pipelined wall time / sequential wall time, per mode, where both ran. */
+  ratios: Record<string, number>;
+}
+
+export interface E2eRun {
+  summary: E2eSummary;
+  store: RunStore;
+  htmlFile: string;
+  /** Per pass, every clip's timing (for charts and tests). */
+  passes: PassResult[];
+}
+
+export function passName(p: PassPlan): string {
+  return `${p.mode} ${p.pipelined ? "pipelined" : "sequential"}`;
+}
+
+export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> {
+  const log = o.log ?? (() => undefined);
+  const sampling = checkSampling(o.sampling);
+  const video = await probeVideo(o.videoFile);
+  const routed = routeVideo(o.catalog, await server.readyModels(), video.width, video.height, o.components);
+  const { flows, skipped } = routedFlows(routed.branches);
+  const store = await RunStore.create(o.outDir ?? "benchmarks/out", runId(o.prefix ?? "e2e"));
+  const summary: E2eSummary = {
+    kind: E2E_KIND,
+    version: 1,
+    runId: store.id,
+    status: "running",
+    url: server.url,
+    startedAt: new Date().toISOString(),
+    video,
+    sampling,
+    routing: {
+      metric: routed.route.metric,
+      resolved_model_mapping: routed.route.resolved_model_mapping,
+      models_used: routed.route.models_used,
+      decisions: routed.route.decisions.map((d) => ({ family: d.family, branch: d.branch, reason: d.reason, ...(d.fallback ? { fallback: d.fallback.reason } : {}) })),
+      skipped,
+    },
+    setup: { prompts: 0, warmupMs: 0, warmupRequests: 0 },
+    passes: [],
+    ratios: {},
+  };
+  await store.writeSummary(summary);
+  log(`video ${video.width}×${video.height} @ ${video.fps.toFixed(2)} fps (${video.codec}${video.frames ? `, ${video.frames} frames` : ""}); routed: ${flowBranches(flows).join(", ")}${skipped.length ? `; skipped ${skipped.join(", ")}` : ""}`);
+  const results: PassResult[] = [];
+  try {
+    const w0 = performance.now();
+    let warmupRequests = 0;
+    const counting: Infer = (m, i, out) => {
+      warmupRequests++;
+      return server.infer(m, i, out);
+    };
+    const frame = syntheticFrame(video.width, video.height, 0);
+    summary.setup.prompts = await embedPrompts(counting, flows, frame);
+    const job = await startClipFlows([frame, syntheticFrame(video.width, video.height, 1)], flows);
+    await answerClip(job, counting);
+    summary.setup = { ...summary.setup, warmupMs: performance.now() - w0, warmupRequests };
+    log(`warm-up: ${warmupRequests} requests in ${(summary.setup.warmupMs / 1000).toFixed(2)} s (${summary.setup.prompts} CLIP prompts embedded once)`);
+
+    for (const p of o.passes) {
+      const name = passName(p);
+      log(`pass: ${name}`);
+      const r = await runPass({
+        video,
+        sampling,
+        mode: p.mode,
+        pipelined: p.pipelined,
+        flows,
+        infer: server.infer,
+        ...(o.queues ? { queues: o.queues } : {}),
+        ...(o.paceFps !== undefined ? { paceFps: o.paceFps } : {}),
+        ...(o.decodeThreads !== undefined ? { decodeThreads: o.decodeThreads } : {}),
+        onClip: (t) => void store.appendResult({ runId: store.id, pass: name, ...t }),
+      });
+      results.push(r);
+      const { timings: _timings, ...rest } = r;
+      summary.passes.push({ name, ...rest });
+      summary.ratios = passRatios(summary.passes);
+      await store.writeSummary(summary);
+      const f = r.figures;
+      log(`  ${f.clips} clips, ${f.frames} frames in ${(f.wallMs / 1000).toFixed(2)} s: ${f.meanFps.toFixed(1)} FPS, p95 ${f.latencyMs.p95.toFixed(0)} ms, jitter ${f.jitterMs.toFixed(1)} ms, CV ${f.instantFpsCv.toFixed(3)}`);
+    }
+    summary.status = "complete";
+  } catch (e) {
+    summary.status = "failed";
+    summary.error = e instanceof Error ? e.message : String(e);
+    throw e;
+  } finally {
+    summary.finishedAt = new Date().toISOString();
+    await store.writeSummary(summary);
+    await store.writeFile("report.html", e2eHtml(summary, results));
+  }
+  return { summary, store, htmlFile: `${store.dir}/report.html`, passes: results };
+}
+
+/** `<mode>.pipelinedOverSequential` = pipelined wall time / sequential wall time. */
+export function passRatios(passes: readonly PassSummary[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const mode of ["offline", "realtime"] as const) {
+    const p = passes.find((x) => x.mode === mode && x.pipelined);
+    const s = passes.find((x) => x.mode === mode && !x.pipelined);
+    if (p && s && s.figures.wallMs > 0) out[`${mode}.pipelinedOverSequential`] = p.figures.wallMs / s.figures.wallMs;
+  }
+  return out;
+}

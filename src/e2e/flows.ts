@@ -1,0 +1,141 @@
+// The component flows of src/pipeline, split at their model calls so preprocessing and inference can
+// be separate pipeline stages. A flow runs with an Infer that does not send anything: it records the
+// request (tensors already resized/letterboxed) and waits. Starting a clip's flows is therefore the
+// preprocess stage; answering the recorded requests over HTTP (after which each flow post-processes
+// its answer and may ask again, as CLIP text does per prompt) is the infer stage.
+import { componentBranch, runClip, runDepth, runDetections, runOpticalFlow, runPlaces, syntheticPrompts, type ComponentBranch, type ComponentResult, type Infer, type RgbFrame, type Tensor } from "../pipeline/index.ts";
+import type { CatalogBranch } from "../spec/catalog.ts";
+import { BoundedQueue } from "./queue.ts";
+
+/** The routed branches the run calls, by role in the per-frame flows. */
+export interface RoutedFlows {
+  depth?: ComponentBranch;
+  flow?: ComponentBranch;
+  detections?: ComponentBranch;
+  places?: ComponentBranch;
+  clipImage?: ComponentBranch;
+  clipText?: ComponentBranch;
+}
+
+export const FLOW_COMPONENTS: Record<string, readonly (keyof RoutedFlows)[]> = {
+  core_depth_midas: ["depth"],
+  core_optical_flow: ["flow"],
+  core_object_detections: ["detections"],
+  core_places365: ["places"],
+  core_clip: ["clipImage", "clipText"],
+};
+
+/** Sorts routed catalog branches into flow roles; a component with no flow here is returned in `skipped`. */
+export function routedFlows(branches: readonly CatalogBranch[]): { flows: RoutedFlows; skipped: string[] } {
+  const flows: RoutedFlows = {};
+  const skipped: string[] = [];
+  for (const cb of branches) {
+    const b = componentBranch(cb);
+    switch (cb.component) {
+      case "core_depth_midas":
+        flows.depth = b;
+        break;
+      case "core_optical_flow":
+        flows.flow = b;
+        break;
+      case "core_object_detections":
+        flows.detections = b;
+        break;
+      case "core_places365":
+        flows.places = b;
+        break;
+      case "core_clip":
+        if (b.inputs[0]?.dtype === "INT64") flows.clipText = b;
+        else flows.clipImage = b;
+        break;
+      default:
+        skipped.push(`${cb.branch.name} (${cb.component}: no pipeline flow)`);
+    }
+  }
+  if (flows.clipImage && !flows.clipText) {
+    skipped.push(`${flows.clipImage.branch} (core_clip needs a text branch too)`);
+    delete flows.clipImage;
+  }
+  return { flows, skipped };
+}
+
+/** Every branch name the flows call. */
+export function flowBranches(f: RoutedFlows): string[] {
+  return Object.values(f).map((b: ComponentBranch) => b.branch);
+}
+
+export interface PendingCall {
+  model: string;
+  inputs: readonly Tensor[];
+  outputs: readonly string[];
+  resolve: (out: Tensor[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A clip's flows, started: the requests they wait on and the results to come. */
+export interface ClipJob {
+  calls: BoundedQueue<PendingCall>;
+  results: Promise<ComponentResult[]>;
+  /** Flows started (one per frame per component, one per frame pair for optical flow). */
+  flowCount: number;
+}
+
+/** An Infer that queues requests on `calls` instead of sending them. */
+function capturingInfer(calls: BoundedQueue<PendingCall>): Infer {
+  return (model, inputs, outputs) =>
+    new Promise<Tensor[]>((resolve, reject) => {
+      calls.put({ model, inputs, outputs, resolve, reject }).catch(reject);
+    });
+}
+
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * The preprocess stage for one clip: starts every flow on its frames (each runs up to its first
+ * request), yielding to the event loop between flows so answers of the previous clip are read
+ * promptly. Per frame: depth, detections, places, CLIP image; per consecutive pair: optical flow.
+ */
+export async function startClipFlows(frames: readonly RgbFrame[], f: RoutedFlows): Promise<ClipJob> {
+  const calls = new BoundedQueue<PendingCall>(Number.MAX_SAFE_INTEGER, "calls");
+  const infer = capturingInfer(calls);
+  const started: Promise<ComponentResult>[] = [];
+  const start = async (run: () => Promise<ComponentResult>) => {
+    started.push(run());
+    await yieldToLoop();
+  };
+  for (let i = 0; i < frames.length; i++) {
+    const frame = frames[i]!;
+    if (f.depth) await start(() => runDepth(infer, f.depth!, frame));
+    if (f.flow && i + 1 < frames.length) await start(() => runOpticalFlow(infer, f.flow!, frame, frames[i + 1]!));
+    if (f.detections) await start(() => runDetections(infer, f.detections!, frame));
+    if (f.places) await start(() => runPlaces(infer, f.places!, frame));
+    if (f.clipImage && f.clipText) await start(() => runClip(infer, f.clipImage!, f.clipText!, frame, []));
+  }
+  const results = Promise.all(started);
+  // When every flow has settled no request can come any more: end the call stream.
+  void Promise.allSettled(started).then(() => calls.close());
+  results.catch(() => undefined); // observed by the infer stage
+  return { calls, results, flowCount: started.length };
+}
+
+/** The infer stage for one clip: answers its requests one at a time with `infer`, then its results. */
+export async function answerClip(job: ClipJob, infer: Infer): Promise<{ results: ComponentResult[]; requests: number }> {
+  let requests = 0;
+  for await (const call of job.calls) {
+    requests++;
+    try {
+      call.resolve(await infer(call.model, call.inputs, call.outputs));
+    } catch (e) {
+      call.reject(e);
+    }
+  }
+  return { results: await job.results, requests };
+}
+
+/** Once per run, like core_clip: the prompts' text embeddings (29 calls), ranked against one frame. */
+export async function embedPrompts(infer: Infer, f: RoutedFlows, frame: RgbFrame): Promise<number> {
+  if (!f.clipImage || !f.clipText) return 0;
+  const prompts = syntheticPrompts();
+  await runClip(infer, f.clipImage, f.clipText, frame, prompts);
+  return prompts.length;
+}

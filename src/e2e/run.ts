@@ -1,0 +1,176 @@
+// One pass over a video: decode (ffmpeg, its own process) → clips → preprocess → infer. Pipelined,
+// the stages run at once and hand work on through bounded queues: decoded frames (level 1), complete
+// clips (level 2), and a one-slot hand-off of preprocessed requests, so the next clip is decoded and
+// preprocessed while the server works on this one. Sequential, each clip is decoded, preprocessed
+// and inferred before the next frame is read. `offline` runs as fast as it can; `realtime` releases
+// frame f at start + f/fps, as a live source would, and latency counts from that moment.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Infer } from "../pipeline/tensor.ts";
+import { ClipAssembler, checkSampling, type Clip, type ClipSampling } from "./clips.ts";
+import { FrameDecoder, type VideoInfo } from "./ffmpeg.ts";
+import { answerClip, startClipFlows, type ClipJob, type RoutedFlows } from "./flows.ts";
+import { runFigures, type ClipTiming, type RunFigures } from "./metrics.ts";
+import { BoundedQueue } from "./queue.ts";
+import type { RgbFrame } from "../pipeline/frame.ts";
+
+export type E2eMode = "offline" | "realtime";
+
+export interface PassOptions {
+  video: VideoInfo;
+  sampling: ClipSampling;
+  mode: E2eMode;
+  /** Overlap the stages (default) or run them one after another. */
+  pipelined: boolean;
+  flows: RoutedFlows;
+  infer: Infer;
+  /** Capacities of the frame and clip queues. @default { frames: 2 · numFrames, clips: 2 } */
+  queues?: { frames: number; clips: number };
+  /** Source pace in realtime mode. @default the video's frame rate */
+  paceFps?: number;
+  /** Stop after this many clips. @default every clip of the video (or sampling.maxClips) */
+  maxClips?: number;
+  decodeThreads?: number;
+  /** Called as each clip finishes (progress). */
+  onClip?: (t: ClipTiming) => void;
+}
+
+export interface PassResult {
+  mode: E2eMode;
+  pipelined: boolean;
+  figures: RunFigures;
+  timings: ClipTiming[];
+  /** Inference requests sent. */
+  requests: number;
+  /** Highest depth each queue reached (pipelined only). */
+  queueMax?: { frames: number; clips: number; prepared: number };
+  /** Video seconds covered per wall second (1 = real time). */
+  realtimeFactor: number;
+  framesDecoded: number;
+}
+
+interface Clock {
+  t0: number;
+  now(): number;
+}
+
+function clock(): Clock {
+  const t0 = performance.now();
+  return { t0, now: () => performance.now() - t0 };
+}
+
+/** Runs one pass; throws the first stage failure (a decode error, a model error) after stopping ffmpeg. */
+export async function runPass(o: PassOptions): Promise<PassResult> {
+  const sampling = checkSampling({ ...o.sampling, ...(o.maxClips !== undefined ? { maxClips: o.maxClips } : {}) });
+  const clips = sampling.maxClips ?? Infinity;
+  const lastFrame = Number.isFinite(clips) ? sampling.start + (clips - 1) * sampling.hop + (sampling.numFrames - 1) * sampling.stride : undefined;
+  const decoder = new FrameDecoder(o.video, { ...(lastFrame !== undefined ? { maxFrames: lastFrame + 1 } : {}), ...(o.decodeThreads !== undefined ? { threads: o.decodeThreads } : {}) });
+  const assembler = new ClipAssembler(sampling, clips);
+  const fps = o.paceFps ?? o.video.fps;
+  const c = clock();
+  /** When frame f becomes available at the source in realtime mode (ms since start). */
+  const releaseAt = (f: number) => ((f - sampling.start) / fps) * 1000;
+  const pace = async (f: number) => {
+    if (o.mode !== "realtime") return c.now();
+    const wait = releaseAt(f) - c.now();
+    if (wait > 0) await sleep(wait);
+    return Math.min(releaseAt(f), c.now());
+  };
+  const timings: ClipTiming[] = [];
+  let requests = 0;
+  let decodeSince = 0;
+  const finish = (clip: Clip, preprocessMs: number, inferMs: number, decodeMs: number) => {
+    const t: ClipTiming = { index: clip.index, frames: clip.frames.length, readyAtMs: clip.readyAtMs, doneAtMs: c.now(), decodeMs, preprocessMs, inferMs };
+    timings.push(t);
+    o.onClip?.(t);
+  };
+  const serve = async (job: ClipJob) => {
+    const r = await answerClip(job, o.infer);
+    requests += r.requests;
+  };
+  const decodeTaken = () => {
+    const d = decoder.waitMs - decodeSince;
+    decodeSince = decoder.waitMs;
+    return d;
+  };
+
+  let queueMax: PassResult["queueMax"];
+  try {
+    if (!o.pipelined) {
+      for (let f = 0; ; f++) {
+        if (lastFrame !== undefined && f > lastFrame) break;
+        const frame = await decoder.next();
+        if (!frame) break;
+        if (!assembler.needs(f)) continue;
+        const at = await pace(f);
+        for (const clip of assembler.push(f, frame, at)) {
+          const decodeMs = decodeTaken();
+          const p0 = performance.now();
+          const job = await startClipFlows(clip.frames, o.flows);
+          const p1 = performance.now();
+          await serve(job);
+          finish(clip, p1 - p0, performance.now() - p1, decodeMs);
+        }
+      }
+    } else {
+      const q = o.queues ?? { frames: 2 * sampling.numFrames, clips: 2 };
+      const frames = new BoundedQueue<{ f: number; frame: RgbFrame; at: number }>(q.frames, "frames");
+      const ready = new BoundedQueue<{ clip: Clip; decodeMs: number }>(q.clips, "clips");
+      const prepared = new BoundedQueue<{ clip: Clip; decodeMs: number; job: ClipJob; preprocessMs: number }>(1, "prepared");
+      const all = [frames, ready, prepared];
+      const stage = (run: () => Promise<void>, out?: { close(): void }) =>
+        run().then(
+          () => out?.close(),
+          (e: unknown) => {
+            for (const x of all) x.fail(e);
+            throw e;
+          },
+        );
+      await Promise.all([
+        stage(async () => {
+          for (let f = 0; ; f++) {
+            if (lastFrame !== undefined && f > lastFrame) break;
+            const frame = await decoder.next();
+            if (!frame) break;
+            if (!assembler.needs(f)) continue;
+            await frames.put({ f, frame, at: await pace(f) });
+          }
+        }, frames),
+        stage(async () => {
+          for await (const x of frames) {
+            for (const clip of assembler.push(x.f, x.frame, x.at)) await ready.put({ clip, decodeMs: decodeTaken() });
+          }
+        }, ready),
+        stage(async () => {
+          for await (const r of ready) {
+            const p0 = performance.now();
+            const job = await startClipFlows(r.clip.frames, o.flows);
+            await prepared.put({ ...r, job, preprocessMs: performance.now() - p0 });
+          }
+        }, prepared),
+        stage(async () => {
+          for await (const p of prepared) {
+            const i0 = performance.now();
+            await serve(p.job);
+            finish(p.clip, p.preprocessMs, performance.now() - i0, p.decodeMs);
+          }
+        }),
+      ]);
+      queueMax = { frames: frames.maxDepth, clips: ready.maxDepth, prepared: prepared.maxDepth };
+    }
+  } finally {
+    await decoder.close();
+  }
+  if (timings.length === 0) throw new RangeError(`no whole clip in ${o.video.file}: ${decoder.count} frame(s) decoded, a clip spans ${(sampling.numFrames - 1) * sampling.stride + 1} from frame ${sampling.start}`);
+  const wallMs = Math.max(...timings.map((t) => t.doneAtMs));
+  const covered = (timings.length * sampling.hop) / o.video.fps;
+  return {
+    mode: o.mode,
+    pipelined: o.pipelined,
+    figures: runFigures(timings, wallMs),
+    timings,
+    requests,
+    ...(queueMax ? { queueMax } : {}),
+    realtimeFactor: covered / (wallMs / 1000),
+    framesDecoded: decoder.count,
+  };
+}
