@@ -117,7 +117,7 @@ export async function runBench(server: BenchServer, o: BenchOptions = {}): Promi
 class Interrupted extends Error {}
 
 function checkOptions(repeats: number, warmup: number, concurrency: readonly number[]): void {
-  const bad = (field: string, v: unknown, want: string) => new UserError({ field, message: `${field} must be ${want}, got ${String(v)}` }, 2);
+  const bad = (field: string, v: unknown, want: string) => new UserError({ field, message: `must be ${want}, got ${String(v)}` }, 2);
   if (!Number.isInteger(repeats) || repeats < 1) throw bad("--repeats", repeats, "a positive integer");
   if (!Number.isInteger(warmup) || warmup < 0) throw bad("--warmup", warmup, "a non-negative integer");
   if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw bad("--concurrency", concurrency.join(","), "a list of positive integers, e.g. 1,4");

@@ -3,6 +3,7 @@
 // more passes (pipelined and/or sequential, offline or realtime), each clip's timing appended to
 // clips.jsonl as it finishes and summary.json rewritten after each pass; the HTML report at the end.
 import { RunStore, runId } from "../bench/run-store.ts";
+import { isUserError, UserError } from "../errors.ts";
 import { syntheticFrame, type Infer } from "../pipeline/index.ts";
 import type { Catalog } from "../spec/catalog.ts";
 import { checkSampling, type ClipSampling } from "./clips.ts";
@@ -81,7 +82,7 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
   const log = o.log ?? (() => undefined);
   const sampling = checkSampling(o.sampling);
   const video = await probeVideo(o.videoFile);
-  const routed = routeVideo(o.catalog, await server.readyModels(), video.width, video.height, o.components);
+  const routed = routeVideo(o.catalog, await readyModels(server), video.width, video.height, o.components);
   const { flows, skipped } = routedFlows(routed.branches);
   const store = await RunStore.create(o.outDir ?? "benchmarks/out", runId(o.prefix ?? "e2e"));
   const summary: E2eSummary = {
@@ -148,13 +149,25 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
   } catch (e) {
     summary.status = "failed";
     summary.error = e instanceof Error ? e.message : String(e);
-    throw e;
+    if (isUserError(e)) throw e;
+    // A model or the server failed mid-run: one clear line, not a stack (the summary keeps it too).
+    throw new UserError({ message: `the video run failed: ${summary.error}`, hint: `partial results: ${store.dir}` }, 1);
   } finally {
     summary.finishedAt = new Date().toISOString();
     await store.writeSummary(summary);
     await store.writeFile("report.html", e2eHtml(summary, results));
   }
   return { summary, store, htmlFile: `${store.dir}/report.html`, passes: results };
+}
+
+async function readyModels(server: E2eServer): Promise<Set<string>> {
+  try {
+    return await server.readyModels();
+  } catch (e) {
+    if (isUserError(e)) throw e;
+    const cause = (e as { cause?: { code?: string } }).cause?.code;
+    throw new UserError({ message: `cannot reach a KServe-v2 server at ${server.url}: ${e instanceof Error ? e.message : String(e)}${cause ? ` (${cause})` : ""}`, hint: "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" }, 1);
+  }
 }
 
 /** `<mode>.pipelinedOverSequential` = pipelined wall time / sequential wall time. */

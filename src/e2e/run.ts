@@ -5,6 +5,7 @@
 // and inferred before the next frame is read. `offline` runs as fast as it can; `realtime` releases
 // frame f at start + f/fps, as a live source would, and latency counts from that moment.
 import { setTimeout as sleep } from "node:timers/promises";
+import { UserError } from "../errors.ts";
 import type { Infer } from "../pipeline/tensor.ts";
 import { ClipAssembler, checkSampling, type Clip, type ClipSampling } from "./clips.ts";
 import { FrameDecoder, type VideoInfo } from "./ffmpeg.ts";
@@ -160,7 +161,9 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
   } finally {
     await decoder.close();
   }
-  if (timings.length === 0) throw new RangeError(`no whole clip in ${o.video.file}: ${decoder.count} frame(s) decoded, a clip spans ${(sampling.numFrames - 1) * sampling.stride + 1} from frame ${sampling.start}`);
+  if (timings.length === 0) {
+    throw new UserError({ file: o.video.file, message: `no whole clip in the video: ${decoder.count} frame(s) decoded, a clip spans ${(sampling.numFrames - 1) * sampling.stride + 1} frames from frame ${sampling.start}`, hint: "use a longer video, or fewer --num-frames / a smaller --stride / --start" }, 2);
+  }
   const wallMs = Math.max(...timings.map((t) => t.doneAtMs));
   const covered = (timings.length * sampling.hop) / o.video.fps;
   return {

@@ -1,0 +1,143 @@
+// bench:e2e: the video pipeline (seed 002) pipelined vs sequential, side by side in one run, against
+// serve-local over fixture models: a generated lavfi video (testsrc2), ffmpeg decoding in its own
+// process, client-side preprocessing, HTTP inference. Offline passes alternate (P, S, P, S, …) so
+// drift hits both alike and the ratio is of medians; then one realtime pass paced at the source FPS
+// for the CV of instantaneous FPS. Goals: pipelined ≤ 0.65× sequential wall time on two cores, CV < 0.05.
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { command, runCli } from "../src/cli.ts";
+import { UserError } from "../src/errors.ts";
+import { writeJsonAtomic } from "../src/bench/run-store.ts";
+import { median } from "../src/bench/stats.ts";
+import { httpE2eServer } from "../src/bench/target.ts";
+import { runE2e, type PassPlan, type PassSummary } from "../src/e2e/e2e.ts";
+import { requireFfmpeg } from "../src/e2e/ffmpeg.ts";
+import { formatE2eTable } from "../src/e2e/report.ts";
+import { makeTestVideo } from "../src/e2e/test-video.ts";
+import { ensureFixtures } from "../src/fixtures/write.ts";
+import { synthRepo } from "../src/repo/synth.ts";
+import { loadCatalog } from "../src/spec/catalog.ts";
+import { startServeLocal } from "../src/verify/local-server.ts";
+
+const ROOT = path.join(import.meta.dirname, "..");
+const OUT = path.join(ROOT, "benchmarks", "out");
+const WORK = path.join(OUT, "e2e-bench");
+
+interface Flags {
+  url?: string;
+  width: string;
+  height: string;
+  fps: string;
+  seconds: string;
+  numFrames: string;
+  stride: string;
+  rounds: string;
+  components?: string;
+  preprocess: "python" | "onnx";
+}
+
+const program = command("bench:e2e", "Video e2e pipelined vs sequential (offline) and realtime CV against serve-local over fixtures; writes benchmarks/out/e2e-pipeline.json.")
+  .option("--url <url>", "use this server instead of starting serve-local")
+  .option("--width <px>", "test video width", "640")
+  .option("--height <px>", "test video height", "360")
+  .option("--fps <n>", "test video frame rate", "25")
+  .option("--seconds <s>", "test video length", "4")
+  .option("--num-frames <n>", "frames per clip", "4")
+  .option("--stride <n>", "distance between a clip's frames", "2")
+  .option("--rounds <n>", "offline pipelined/sequential pairs (medians are reported)", "3")
+  .option("--components <names>", "families or components to run (default: every routed family)")
+  .option("--preprocess <form>", "preprocess steps of the served repository: python or onnx", "onnx");
+
+function int(flag: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UserError({ field: flag, message: `must be an integer >= ${min}, got '${v}'` }, 2);
+  return n;
+}
+
+/** Figures of one kind of pass (median over its repeats). */
+function figures(passes: readonly PassSummary[]) {
+  const pick = (f: (p: PassSummary) => number) => median(passes.map(f));
+  return {
+    runs: passes.length,
+    wallS: pick((p) => p.figures.wallMs / 1000),
+    meanFps: pick((p) => p.figures.meanFps),
+    p50Ms: pick((p) => p.figures.latencyMs.p50),
+    p95Ms: pick((p) => p.figures.latencyMs.p95),
+    jitterMs: pick((p) => p.figures.jitterMs),
+    instantFpsCv: pick((p) => p.figures.instantFpsCv),
+    stagesMs: { decode: pick((p) => p.figures.stages.decodeMs), preprocess: pick((p) => p.figures.stages.preprocessMs), infer: pick((p) => p.figures.stages.inferMs) },
+    realtimeFactor: pick((p) => p.realtimeFactor),
+    wallSEach: passes.map((p) => p.figures.wallMs / 1000),
+  };
+}
+
+await runCli(async () => {
+  program.parse();
+  const f = program.opts<Flags>();
+  requireFfmpeg();
+  const video = { width: int("--width", f.width, 16), height: int("--height", f.height, 16), fps: int("--fps", f.fps, 1), seconds: int("--seconds", f.seconds, 1) };
+  const rounds = int("--rounds", f.rounds, 1);
+  await mkdir(WORK, { recursive: true });
+  const videoFile = path.join(WORK, `testsrc2-${video.width}x${video.height}-${video.fps}fps-${video.seconds}s.mp4`);
+  if (!existsSync(videoFile)) await makeTestVideo({ file: videoFile, ...video });
+
+  const specs = path.join(ROOT, "model-specs");
+  const catalog = await loadCatalog(specs);
+  let url = f.url;
+  let stop = async () => undefined as void;
+  if (!url) {
+    const onnxRoot = path.join(WORK, "onnx");
+    const repo = path.join(WORK, `repo-${f.preprocess}`);
+    await ensureFixtures(catalog.branches.map((b) => b.branch), onnxRoot);
+    await synthRepo({ specsDir: specs, onnxRoot, outDir: repo, preprocess: f.preprocess });
+    const server = await startServeLocal({ repo, cwd: ROOT });
+    url = server.url;
+    stop = () => server.stop();
+    console.log(`serve-local on ${url} (${f.preprocess} preprocess steps, fixture models)`);
+  }
+  try {
+    const passes: PassPlan[] = [];
+    for (let i = 0; i < rounds; i++) passes.push({ mode: "offline", pipelined: true }, { mode: "offline", pipelined: false });
+    passes.push({ mode: "realtime", pipelined: true });
+    const run = await runE2e(httpE2eServer(url), {
+      videoFile,
+      catalog,
+      passes,
+      sampling: { start: 0, numFrames: int("--num-frames", f.numFrames, 1), stride: int("--stride", f.stride, 1) },
+      ...(f.components ? { components: f.components.split(",").map((s) => s.trim()) } : {}),
+      outDir: OUT,
+      prefix: "e2e-bench",
+      log: (l) => console.log(l),
+    });
+    const s = run.summary;
+    const of = (mode: string, pipelined: boolean) => s.passes.filter((p) => p.mode === mode && p.pipelined === pipelined);
+    const pipelined = figures(of("offline", true));
+    const sequential = figures(of("offline", false));
+    const realtime = figures(of("realtime", true));
+    const ratio = pipelined.wallS / sequential.wallS;
+    const result = {
+      bench: "e2e-pipeline",
+      date: new Date().toISOString(),
+      url,
+      server: f.url ? "given" : `serve-local, fixture models, ${f.preprocess} preprocess steps`,
+      video: { file: path.relative(ROOT, videoFile), source: "lavfi testsrc2, mpeg4", ...video },
+      sampling: s.sampling,
+      routing: s.routing.resolved_model_mapping,
+      requestsPerPass: s.passes[0]?.requests,
+      offline: { pipelined, sequential },
+      realtime: { pipelined: realtime },
+      ratios: { pipelinedOverSequential: ratio },
+      goals: { pipelinedAtMost065: ratio <= 0.65, realtimeCvUnder005: realtime.instantFpsCv < 0.05 },
+      run: path.relative(ROOT, run.store.dir),
+    };
+    await writeJsonAtomic(path.join(OUT, "e2e-pipeline.json"), result);
+    console.log(`\n${formatE2eTable(s)}`);
+    console.log(`\noffline wall time, median of ${rounds}: pipelined ${pipelined.wallS.toFixed(2)} s, sequential ${sequential.wallS.toFixed(2)} s → ratio ${ratio.toFixed(3)} (goal <= 0.65: ${result.goals.pipelinedAtMost065 ? "met" : "MISSED"})`);
+    console.log(`realtime (paced at ${video.fps} fps): CV of instantaneous FPS ${realtime.instantFpsCv.toFixed(4)} (goal < 0.05: ${result.goals.realtimeCvUnder005 ? "met" : "MISSED"}), p95 ${realtime.p95Ms.toFixed(0)} ms, jitter ${realtime.jitterMs.toFixed(1)} ms`);
+    console.log(`wrote ${path.relative(ROOT, path.join(OUT, "e2e-pipeline.json"))} and ${result.run}/`);
+    return result.goals.pipelinedAtMost065 && result.goals.realtimeCvUnder005 ? 0 : 1;
+  } finally {
+    await stop();
+  }
+});

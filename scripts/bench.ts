@@ -1,0 +1,92 @@
+// npm run bench: latency and throughput of a KServe-v2 server's models (design.md §3), or --compare
+// of two earlier runs. Flags only; the work is src/bench.
+import { existsSync } from "node:fs";
+import { command, runCli } from "../src/cli.ts";
+import { UserError } from "../src/errors.ts";
+import { compareSummaries, formatComparison } from "../src/bench/compare.ts";
+import { defaultMetricsUrl } from "../src/bench/prometheus.ts";
+import { formatBenchTable } from "../src/bench/report.ts";
+import { runBench } from "../src/bench/run.ts";
+import { readSummary } from "../src/bench/summary.ts";
+import { httpBenchServer, metricsScraper } from "../src/bench/target.ts";
+import { loadCatalog } from "../src/spec/catalog.ts";
+
+interface Flags {
+  url: string;
+  models?: string[];
+  repeats: string;
+  warmup: string;
+  concurrency: string;
+  out: string;
+  specs: string;
+  metricsUrl?: string;
+  memory: boolean;
+  settleMs: string;
+  compare?: string[];
+}
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
+
+const program = command("bench", "Latency and throughput per model and concurrency against any KServe-v2 server; results.jsonl, summary.json and report.html under --out/<run-id>/.")
+  .option("--url <url>", "server (env TRITON_HTTP_URL)", process.env.TRITON_HTTP_URL ?? "http://localhost:8000")
+  .option("--models <names>", "models to bench, comma-separated or repeated (default: the catalog's entry models the server has READY)", list)
+  .option("--repeats <n>", "timed requests per model and concurrency level", "30")
+  .option("--warmup <n>", "untimed requests first", "5")
+  .option("--concurrency <list>", "requests in flight, one level each, e.g. 1,4", "1")
+  .option("--out <dir>", "parent of the run folder", "benchmarks/out")
+  .option("--specs <dir>", "model spec directory (names branches and sizes; optional)", "model-specs")
+  .option("--metrics-url <url>", "Prometheus endpoint for GPU memory (default: the --url host on port 8002, /metrics)")
+  .option("--no-memory", "skip the GPU memory measurement (it unloads and loads each ONNX model)")
+  .option("--settle-ms <ms>", "wait after each load/unload before reading GPU memory (Triton refreshes metrics every 2 s)", "2500")
+  .option("--compare <runs...>", "print the change between two runs (summary.json files or run folders) and exit");
+
+function int(flag: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UserError({ field: flag, message: `must be an integer >= ${min}, got '${v}'` }, 2);
+  return n;
+}
+
+await runCli(async () => {
+  program.parse();
+  const f = program.opts<Flags>();
+  if (f.compare) {
+    if (f.compare.length !== 2) throw new UserError({ field: "--compare", message: `--compare takes two runs (before, after), got ${f.compare.length}` }, 2);
+    const [a, b] = await Promise.all(f.compare.map(readSummary));
+    process.stdout.write(`${formatComparison(a!, b!, compareSummaries(a!, b!))}\n`);
+    return 0;
+  }
+  const concurrency = f.concurrency.split(",").map((c) => int("--concurrency", c.trim(), 1));
+  const repeats = int("--repeats", f.repeats, 1);
+  const warmup = int("--warmup", f.warmup, 0);
+  let url: URL;
+  try {
+    url = new URL(f.url);
+  } catch {
+    throw new UserError({ field: "--url", message: `not a URL: '${f.url}'`, hint: "e.g. --url http://localhost:8000" }, 2);
+  }
+  const catalog = existsSync(f.specs) ? await loadCatalog(f.specs) : undefined;
+  const metricsUrl = f.metricsUrl ?? defaultMetricsUrl(url.toString());
+  const controller = new AbortController();
+  process.once("SIGINT", () => {
+    process.stderr.write("\ninterrupted: finishing the current request and writing the partial summary (Ctrl-C again to quit at once)\n");
+    controller.abort();
+    process.once("SIGINT", () => process.exit(130));
+  });
+  const run = await runBench(httpBenchServer(url.toString()), {
+    ...(f.models ? { models: f.models } : {}),
+    repeats,
+    warmup,
+    concurrency,
+    outDir: f.out,
+    ...(catalog ? { catalog } : {}),
+    ...(f.memory ? { memory: { metricsUrl, scrape: metricsScraper(metricsUrl), settleMs: int("--settle-ms", f.settleMs, 0) } } : {}),
+    log: (line) => process.stdout.write(`${line}\n`),
+    signal: controller.signal,
+  });
+  process.stdout.write(`\n${formatBenchTable(run.summary)}\n`);
+  process.stdout.write(`\nwrote ${run.store.summaryFile}\n      ${run.store.resultsFile}\n      ${run.htmlFile}\n`);
+  if (run.measuredFile) process.stdout.write(`      ${run.measuredFile}  (npm run plan -- --profile NAME --measured ${run.measuredFile})\n`);
+  const failed = run.summary.measurements.filter((m) => m.status !== "ok");
+  if (failed.length > 0) process.stderr.write(`error: ${failed.length} measurement(s) failed: ${failed.map((m) => `${m.model} (c=${m.concurrency}): ${m.error}`).join("; ")}\n`);
+  return failed.length > 0 ? 1 : 0;
+});
