@@ -68,8 +68,10 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
   const assembler = new ClipAssembler(sampling, clips);
   const fps = o.paceFps ?? o.video.fps;
   const c = clock();
-  /** When frame f becomes available at the source in realtime mode (ms since start). */
-  const releaseAt = (f: number) => ((f - sampling.start) / fps) * 1000;
+  // Realtime: the source's clock starts when its first frame is there (not when ffmpeg is spawned),
+  // and frame f is released (f − start)/fps later.
+  let origin: number | undefined;
+  const releaseAt = (f: number) => (origin ??= c.now()) + ((f - sampling.start) / fps) * 1000;
   const pace = async (f: number) => {
     if (o.mode !== "realtime") return c.now();
     const wait = releaseAt(f) - c.now();
@@ -165,7 +167,10 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
     throw new UserError({ file: o.video.file, message: `no whole clip in the video: ${decoder.count} frame(s) decoded, a clip spans ${(sampling.numFrames - 1) * sampling.stride + 1} frames from frame ${sampling.start}`, hint: "use a longer video, or fewer --num-frames / a smaller --stride / --start" }, 2);
   }
   const wallMs = Math.max(...timings.map((t) => t.doneAtMs));
-  const covered = (timings.length * sampling.hop) / o.video.fps;
+  // Video time the clips span (frame start … the last clip's last frame), against the wall time
+  // since the source started (its first frame, in realtime mode).
+  const lastIndex = Math.max(...timings.map((t) => t.index));
+  const covered = (lastIndex * sampling.hop + (sampling.numFrames - 1) * sampling.stride + 1) / o.video.fps;
   return {
     mode: o.mode,
     pipelined: o.pipelined,
@@ -173,7 +178,7 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
     timings,
     requests,
     ...(queueMax ? { queueMax } : {}),
-    realtimeFactor: covered / (wallMs / 1000),
+    realtimeFactor: covered / ((wallMs - (origin ?? 0)) / 1000),
     framesDecoded: decoder.count,
   };
 }

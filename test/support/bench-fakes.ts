@@ -1,7 +1,8 @@
 // Stand-ins for bench's tests where serve-local cannot help: a GPU. A fake "GPU" whose used memory
 // rises when a model loads and while it runs, a BenchServer over it (explicit load/unload, answers
 // of the right shapes), and a tiny HTTP Prometheus endpoint that reports nv_gpu_memory_used_bytes
-// from the same state, as Triton's :8002/metrics does.
+// from the same state, as Triton's :8002/metrics does. And an in-process E2eServer for the video
+// pipeline's own tests (routing, queues, files), where the server's speed is beside the point.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { elementCount } from "../../src/dtype.ts";
@@ -9,6 +10,9 @@ import { allocate } from "../../src/fixtures/tensor.ts";
 import type { BenchServer, IndexRow, ModelInfo } from "../../src/bench/server.ts";
 import type { Tensor } from "../../src/pipeline/tensor.ts";
 import type { DType } from "../../src/dtype.ts";
+import type { E2eServer } from "../../src/e2e/e2e.ts";
+import { entryTensors } from "../../src/pipeline/tensor.ts";
+import type { Catalog } from "../../src/spec/catalog.ts";
 
 const MiB = 1024 * 1024;
 
@@ -103,5 +107,37 @@ export async function startFakePrometheus(gpu: FakeGpu | undefined, text?: () =>
       return state.scrapes;
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/**
+ * An in-process E2eServer answering every READY catalog entry with zeros of the spec's output shapes
+ * after `delayMs` (a server in another process would be working meanwhile); counts requests per model.
+ */
+export function fakeE2eServer(catalog: Catalog, o: { delayMs?: number; failModel?: string; url?: string } = {}): E2eServer & { requests: Map<string, number> } {
+  const byEntry = new Map(catalog.branches.map((cb) => [cb.models.entry, cb]));
+  const requests = new Map<string, number>();
+  return {
+    url: o.url ?? "http://fake-e2e:8000",
+    requests,
+    async readyModels() {
+      return new Set(catalog.branches.filter((cb) => cb.branch.status === "ready").flatMap((cb) => [cb.models.entry, cb.models.ensemble, cb.models.preprocess, cb.models.onnx].filter((m): m is string => m !== undefined)));
+    },
+    async infer(model, inputs, outputs) {
+      requests.set(model, (requests.get(model) ?? 0) + 1);
+      const cb = byEntry.get(model);
+      if (!cb) throw new Error(`HTTP 404: unknown model ${model}`);
+      const { inputs: want, outputs: gives } = entryTensors(cb);
+      for (const w of want) {
+        const got = inputs.find((i) => i.name === w.name);
+        if (!got || got.shape.join() !== w.dims.join() || got.datatype !== w.dtype) throw new Error(`HTTP 400: ${model}: bad input ${w.name}`);
+      }
+      if (model === o.failModel) throw new Error(`HTTP 500: ${model}: CUDA out of memory`);
+      await new Promise((r) => setTimeout(r, o.delayMs ?? 1));
+      return outputs.map((name) => {
+        const spec = gives.find((g) => g.name === name)!;
+        return { name, datatype: spec.dtype, shape: [...spec.dims], data: allocate(spec.dtype, elementCount(spec.dims)) };
+      });
+    },
   };
 }

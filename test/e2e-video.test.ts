@@ -1,0 +1,110 @@
+// The video pipeline end to end on a generated video (ffmpeg's lavfi testsrc2), against an in-process
+// server that answers with the right shapes: decode, routing by the video's resolution, clip
+// sampling, pipelined and sequential passes, paced realtime, the files a run leaves, and every bad
+// input a user can bring (not a video, too small, unreachable server, unknown component, a model that
+// fails). ffmpeg is required: without it this suite fails and says how to install it.
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runE2e, type E2eOptions } from "../src/e2e/e2e.ts";
+import { FFMPEG_INSTALL, requireFfmpeg } from "../src/e2e/ffmpeg.ts";
+import { makeTestVideo } from "../src/e2e/test-video.ts";
+import { loadCatalog, type Catalog } from "../src/spec/catalog.ts";
+import { fakeE2eServer } from "./support/bench-fakes.ts";
+
+let dir: string;
+let video: string;
+let catalog: Catalog;
+
+beforeAll(async () => {
+  requireFfmpeg(); // fails the suite with the apt-get line when ffmpeg is missing
+  dir = await mkdtemp(join(tmpdir(), "e2e-video-"));
+  catalog = await loadCatalog("model-specs");
+  video = await makeTestVideo({ file: join(dir, "testsrc2-640x360.mp4"), width: 640, height: 360, fps: 25, seconds: 2 });
+});
+
+const base = (): Omit<E2eOptions, "passes"> => ({ videoFile: video, catalog, sampling: { start: 0, numFrames: 4, stride: 2 }, outDir: join(dir, "out") });
+
+describe("video e2e", () => {
+  it("pipelined and sequential passes route 640×360 to the large branches and agree on what they did", async () => {
+    const server = fakeE2eServer(catalog, { delayMs: 2 });
+    const run = await runE2e(server, { ...base(), passes: [{ mode: "offline", pipelined: true }, { mode: "offline", pipelined: false }] });
+    const s = run.summary;
+    expect(s.status).toBe("complete");
+    expect(s.video).toMatchObject({ width: 640, height: 360, fps: 25, frames: 50 });
+    expect(s.routing.resolved_model_mapping).toEqual({ clip_image: "clip_image_224", clip_text: "clip_text", midas: "midas_512", places365: "places365_resnet50_448", raft: "raft_512", yolo11: "yolo11x_640" });
+    // 50 frames, clips of frames k·8 + {0, 2, 4, 6}: 6 whole clips of 4 frames
+    // per clip: 4 × (depth, detections, places, CLIP image) + 3 optical-flow pairs = 19 requests
+    for (const p of s.passes) {
+      expect(p.figures).toMatchObject({ clips: 6, frames: 24 });
+      expect(p.requests).toBe(6 * 19);
+      const l = p.figures.latencyMs;
+      expect(l.count).toBe(6);
+      expect(l.p50).toBeLessThanOrEqual(l.p95);
+      expect(l.p95).toBeLessThanOrEqual(l.p99);
+      expect(p.figures.instantFps).toHaveLength(5);
+      expect(p.figures.meanFps).toBeCloseTo(24 / (p.figures.wallMs / 1000), 6);
+      expect(p.framesDecoded).toBe(50); // no --max-clips: to the end of the video
+    }
+    expect(s.passes[0]!.queueMax!.prepared).toBeLessThanOrEqual(1);
+    expect(s.passes[0]!.queueMax!.frames).toBeLessThanOrEqual(8);
+    expect(s.ratios["offline.pipelinedOverSequential"]).toBeGreaterThan(0);
+    // warm-up: 29 prompts + one image call, then one synthetic 2-frame clip (2 × 4 + 1)
+    expect(s.setup).toMatchObject({ prompts: 29, warmupRequests: 30 + 9 });
+    expect(server.requests.get("clip_text")).toBe(29);
+
+    // files: summary.json as returned, one line per clip per pass, a self-contained report
+    expect(JSON.parse(await readFile(run.store.summaryFile, "utf8"))).toMatchObject({ kind: "triton-deploy.e2e", runId: s.runId, status: "complete" });
+    const lines = (await readFile(run.store.resultsFile, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(12);
+    expect(lines.filter((l) => l.pass === "offline pipelined").map((l) => l.index).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    const html = await readFile(run.htmlFile, "utf8");
+    expect(html).toContain("Instantaneous FPS per clip");
+    expect(html).not.toMatch(/<script|\b(src|href)=/);
+  });
+
+  it("realtime releases frames at the source rate: the run lasts as long as the video and keeps pace", async () => {
+    const run = await runE2e(fakeE2eServer(catalog, { delayMs: 1 }), { ...base(), sampling: { start: 0, numFrames: 2, stride: 1, maxClips: 10 }, components: ["midas"], passes: [{ mode: "realtime", pipelined: true }] });
+    const p = run.summary.passes[0]!;
+    // 10 clips of 2 frames cover frames 0…19: the last is released at 19/25 s
+    expect(p.figures.wallMs).toBeGreaterThanOrEqual(19 * 40 - 2);
+    expect(p.realtimeFactor).toBeGreaterThan(0.85);
+    expect(p.realtimeFactor).toBeLessThan(1.1);
+    expect(p.figures.latencyMs.p95).toBeLessThan(80); // a clip finishes soon after its last frame arrives
+    expect(p.figures.instantFps, JSON.stringify(p.figures)).toSatisfy((fps: number[]) => fps.every((f) => f > 15 && f < 40)); // 2 frames every 80 ms: 25 FPS
+  });
+
+  it("bad input: not a video, a video below the smallest branch, an unknown component, no server, no ffmpeg", async () => {
+    const server = fakeE2eServer(catalog);
+    const text = join(dir, "notes.mp4");
+    await writeFile(text, "this is not a video\n");
+    await expect(runE2e(server, { ...base(), videoFile: text, passes: [{ mode: "offline", pipelined: true }] })).rejects.toThrow(/notes\.mp4: not a video ffmpeg can decode/);
+    await expect(runE2e(server, { ...base(), videoFile: join(dir, "missing.mp4"), passes: [{ mode: "offline", pipelined: true }] })).rejects.toThrow(/cannot read the video: ENOENT/);
+
+    const tiny = await makeTestVideo({ file: join(dir, "tiny.mp4"), width: 160, height: 120, fps: 10, seconds: 1 });
+    const small = runE2e(server, { ...base(), videoFile: tiny, passes: [{ mode: "offline", pipelined: true }] });
+    await expect(small).rejects.toThrow(/the video is 160×120: its longer side 160 px is below the smallest branch of .*midas \(smallest branch 256 px\).*never upscales/);
+    await expect(small).rejects.toMatchObject({ exitCode: 2 });
+
+    await expect(runE2e(server, { ...base(), components: ["sonar"], passes: [{ mode: "offline", pipelined: true }] })).rejects.toThrow(/unknown component or family 'sonar'/);
+
+    const gone = { ...server, url: "http://127.0.0.1:1", readyModels: () => fetch("http://127.0.0.1:1/v2/repository/index").then(() => new Set<string>()) };
+    await expect(runE2e(gone, { ...base(), passes: [{ mode: "offline", pipelined: true }] })).rejects.toThrow(/cannot reach a KServe-v2 server at http:\/\/127\.0\.0\.1:1/);
+
+    const path = process.env.PATH;
+    process.env.PATH = join(dir, "no-bin");
+    try {
+      expect(() => requireFfmpeg()).toThrow(`install it: ${FFMPEG_INSTALL}`);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it("a model that fails mid-run stops the run with its message and leaves a failed summary", async () => {
+    const run = runE2e(fakeE2eServer(catalog, { failModel: "midas_512" }), { ...base(), components: ["midas", "yolo11"], passes: [{ mode: "offline", pipelined: true }] });
+    // the warm-up meets the failure first
+    await expect(run).rejects.toThrow(/the video run failed: HTTP 500: midas_512: CUDA out of memory/);
+    await expect(run).rejects.toMatchObject({ exitCode: 1 });
+  });
+});
