@@ -5,6 +5,7 @@ import { mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { collectFigures } from "../src/bench/collect.ts";
 import { compareSummaries, formatComparison } from "../src/bench/compare.ts";
 import { measureLevel } from "../src/bench/measure.ts";
 import { defaultMetricsUrl, gpuMemoryUsedBytes, promSamples } from "../src/bench/prometheus.ts";
@@ -154,5 +155,33 @@ describe("summaries, compare and reports", () => {
   it("chart ticks are round numbers covering the range", () => {
     expect(niceTicks(0, 9.3)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(niceTicks(0, 0.47, 5)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5]);
+  });
+});
+
+describe("bench:all's reading of other benchmarks' results", () => {
+  it("known outputs become named figures with their goals, judged as the benchmark judged them", () => {
+    const onnx = collectFigures("benchmarks/out/onnx-io.json", { headerWalk: { medianMs: 3.3 }, fullDecode: { medianMs: 3838 }, ratio: 0.00086, goals: { walkUnder20ms: true, walkAtMost1PercentOfFull: true } });
+    expect(onnx.figures.map((f) => [f.name, f.value, f.goal, f.pass])).toEqual([
+      ["ONNX I/O, 1 GiB file: header walk", 3.3, "< 20 ms", true],
+      ["ONNX I/O, 1 GiB file: full protobuf decode", 3838, undefined, undefined],
+      ["header walk / full decode", 0.00086, "<= 0.01×", true],
+    ]);
+    const e2e = collectFigures("/x/e2e-pipeline.json", { offline: { pipelined: { wallS: 6 }, sequential: { wallS: 10 } }, ratios: { pipelinedOverSequential: 0.6 }, realtime: { pipelined: { instantFpsCv: 0.08 } }, goals: { pipelinedAtMost065: true, realtimeCvUnder005: false } });
+    expect(e2e.figures.filter((f) => f.pass !== undefined).map((f) => [f.name, f.pass])).toEqual([
+      ["video e2e pipelined / sequential wall time", true],
+      ["video e2e realtime: CV of instantaneous FPS", false],
+    ]);
+    expect(e2e.notes.some((n) => n.includes("offline.pipelined.meanFps"))).toBe(true); // a changed output shape is said, not hidden
+  });
+
+  it("unknown outputs are read generically: timings, ratios and stated goals", () => {
+    const c = collectFigures("benchmarks/out/serve-overhead.json", { bench: "serve", ratios: { httpOverInProcess: 1.8 }, binary: { p50Ms: 4.2 }, json: { p50Ms: 9.1 }, count: 30, goals: { binaryFasterThanJson: true } });
+    expect(c.figures).toEqual([
+      { name: "ratios.httpOverInProcess", value: 1.8, unit: "×" },
+      { name: "binary.p50Ms", value: 4.2, unit: "ms" },
+      { name: "json.p50Ms", value: 9.1, unit: "ms" },
+      { name: "goal binaryFasterThanJson", value: 1, unit: "", goal: "binaryFasterThanJson", pass: true },
+    ]);
+    expect(c.notes).toEqual(["no adapter for serve-overhead: figures read generically"]);
   });
 });

@@ -65,13 +65,13 @@ function pick(j: unknown, rows: readonly Row[], notes: string[]): Figure[] {
 /** Figures and goals of the benchmarks whose output shape is known, by output file name. */
 const ADAPTERS: Record<string, readonly Row[]> = {
   "onnx-io": [
-    { path: "headerWalk.medianMs", name: "ONNX I/O, 1 GiB file: header walk", unit: "ms", goal: "< 20", passPath: "goals.walkUnder20ms", check: (v) => v < 20 },
+    { path: "headerWalk.medianMs", name: "ONNX I/O, 1 GiB file: header walk", unit: "ms", goal: "< 20 ms", passPath: "goals.walkUnder20ms", check: (v) => v < 20 },
     { path: "fullDecode.medianMs", name: "ONNX I/O, 1 GiB file: full protobuf decode", unit: "ms" },
-    { path: "ratio", name: "header walk / full decode", unit: "×", goal: "<= 0.01", passPath: "goals.walkAtMost1PercentOfFull", check: (v) => v <= 0.01 },
+    { path: "ratio", name: "header walk / full decode", unit: "×", goal: "<= 0.01×", passPath: "goals.walkAtMost1PercentOfFull", check: (v) => v <= 0.01 },
   ],
   "synth-repo": [
     { path: "seconds.cold", name: "synth-repo cold (link + hash)", unit: "s" },
-    { path: "seconds.warm", name: "synth-repo warm (nothing changed)", unit: "s", goal: "< 0.5, nothing written", passPath: "goals.warmUnderHalfSecond" },
+    { path: "seconds.warm", name: "synth-repo warm (nothing changed)", unit: "s", goal: "< 0.5 s, nothing written", passPath: "goals.warmUnderHalfSecond" },
     { path: "seconds.coldCopy", name: "synth-repo cold --copy", unit: "s" },
     { path: "seconds.cpR", name: "cp -r of the exports", unit: "s" },
     { path: "ratios.coldVsCpR", name: "synth-repo cold / cp -r", unit: "×" },
@@ -81,7 +81,7 @@ const ADAPTERS: Record<string, readonly Row[]> = {
   "e2e-pipeline": [
     { path: "offline.pipelined.wallS", name: "video e2e offline, pipelined", unit: "s" },
     { path: "offline.sequential.wallS", name: "video e2e offline, sequential", unit: "s" },
-    { path: "ratios.pipelinedOverSequential", name: "video e2e pipelined / sequential wall time", unit: "×", goal: "<= 0.65", passPath: "goals.pipelinedAtMost065" },
+    { path: "ratios.pipelinedOverSequential", name: "video e2e pipelined / sequential wall time", unit: "×", goal: "<= 0.65×", passPath: "goals.pipelinedAtMost065" },
     { path: "offline.pipelined.meanFps", name: "video e2e offline pipelined mean FPS", unit: "FPS" },
     { path: "offline.pipelined.p95Ms", name: "video e2e offline pipelined p95 clip latency", unit: "ms" },
     { path: "realtime.pipelined.instantFpsCv", name: "video e2e realtime: CV of instantaneous FPS", unit: "", goal: "< 0.05", passPath: "goals.realtimeCvUnder005" },
