@@ -28,6 +28,8 @@ export interface MemoryTarget {
   model: string;
   inputs: Tensor[];
   outputs: string[];
+  /** Why the model cannot be measured (e.g. its metadata could not be read); it is reported, not touched. */
+  error?: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -60,6 +62,10 @@ export async function measureMemory(server: BenchServer, targets: readonly Memor
   const models: MemoryMeasurement[] = [];
   for (const t of targets) {
     const m: MemoryMeasurement = { model: t.model, wasLoaded: before.has(t.model), baselineMiB: 0, loadedMiB: 0, runningMaxMiB: 0, residentMiB: 0, peakMiB: 0, scrapes: 0, inferences: 0 };
+    if (t.error) {
+      models.push({ ...m, error: t.error });
+      continue;
+    }
     o.log?.(`memory: ${t.model}`);
     try {
       if (m.wasLoaded) await server.unloadModel(t.model);

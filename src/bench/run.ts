@@ -194,8 +194,12 @@ async function memoryTargets(server: BenchServer, models: readonly BenchModel[])
   const names = [...new Set(models.map((m) => m.branch?.models.onnx ?? m.name))];
   const out: MemoryTarget[] = [];
   for (const name of names) {
-    const meta = await server.modelMetadata(name);
-    out.push({ model: name, inputs: benchInputs(meta), outputs: meta.outputs.map((t) => t.name) });
+    try {
+      const meta = await server.modelMetadata(name);
+      out.push({ model: name, inputs: benchInputs(meta), outputs: meta.outputs.map((t) => t.name) });
+    } catch (e) {
+      out.push({ model: name, inputs: [], outputs: [], error: e instanceof Error ? e.message : String(e) });
+    }
   }
   return out;
 }
