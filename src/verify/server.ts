@@ -24,25 +24,5 @@ export interface KServeServer {
   infer(model: string, inputs: readonly Tensor[], outputs: readonly string[], o?: CallOptions): Promise<Tensor[]>;
 }
 
-/** True for errors that mean the server is not there (refused, reset, DNS), as opposed to an HTTP error answer. */
-export function isUnreachable(e: unknown): boolean {
-  const codes = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
-  for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
-    const code = (c as { code?: unknown }).code;
-    if (typeof code === "string" && codes.has(code)) return true;
-    if (c instanceof Error && /fetch failed|socket hang up|other side closed|ECONNREFUSED|ECONNRESET/.test(c.message)) return true;
-  }
-  return false;
-}
-
-/** A one-line description of an error, following `cause` (fetch wraps the socket error). */
-export function describeError(e: unknown): string {
-  const parts: string[] = [];
-  for (let c: unknown = e, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
-    const msg = c instanceof Error ? c.message : String(c);
-    const code = (c as { code?: unknown }).code;
-    const text = typeof code === "string" && !msg.includes(code) ? `${msg} (${code})` : msg;
-    if (!parts.includes(text)) parts.push(text);
-  }
-  return parts.join(": ");
-}
+/** Reaching the server failed (refused, reset, DNS), and a one-line description of any error: the client's. */
+export { describeError, isUnreachable } from "../client/index.ts";
