@@ -4,11 +4,11 @@ import { existsSync } from "node:fs";
 import { command, runCli } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { compareSummaries, formatComparison } from "../src/bench/compare.ts";
-import { defaultMetricsUrl } from "../src/bench/prometheus.ts";
 import { formatBenchTable } from "../src/bench/report.ts";
 import { runBench } from "../src/bench/run.ts";
 import { readSummary } from "../src/bench/summary.ts";
 import { httpBenchServer, metricsScraper } from "../src/bench/target.ts";
+import { defaultMetricsUrl } from "../src/client/index.ts";
 import { loadCatalog } from "../src/spec/catalog.ts";
 
 interface Flags {
@@ -72,14 +72,15 @@ await runCli(async () => {
     controller.abort();
     process.once("SIGINT", () => process.exit(130));
   });
-  const run = await runBench(httpBenchServer(url.toString()), {
+  const server = httpBenchServer(url.toString());
+  const run = await runBench(server, {
     ...(f.models ? { models: f.models } : {}),
     repeats,
     warmup,
     concurrency,
     outDir: f.out,
     ...(catalog ? { catalog } : {}),
-    ...(f.memory ? { memory: { metricsUrl, scrape: metricsScraper(metricsUrl), settleMs: int("--settle-ms", f.settleMs, 0) } } : {}),
+    ...(f.memory ? { memory: { metricsUrl, scrape: metricsScraper(server, metricsUrl), settleMs: int("--settle-ms", f.settleMs, 0) } } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
     signal: controller.signal,
   });

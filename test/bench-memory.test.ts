@@ -8,16 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBench } from "../src/bench/run.ts";
+import { fetchPrometheus } from "../src/client/index.ts";
 import { checkMeasured, loadMeasured } from "../src/plan/measured.ts";
 import { loadPlan } from "../src/plan/load.ts";
 import { loadCatalog, type Catalog } from "../src/spec/catalog.ts";
 import { FakeGpu, fakeBenchServer, fakeModel, startFakePrometheus } from "./support/bench-fakes.ts";
 
-const scrapeOf = (url: string) => async () => {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`HTTP ${r.status}`);
-  return r.text();
-};
+const scrapeOf = (url: string) => () => fetchPrometheus(url, { timeoutMs: 2000 });
 
 let catalog: Catalog;
 beforeAll(async () => {

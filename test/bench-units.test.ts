@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { collectFigures } from "../src/bench/collect.ts";
 import { compareSummaries, formatComparison } from "../src/bench/compare.ts";
 import { measureLevel } from "../src/bench/measure.ts";
-import { defaultMetricsUrl, gpuMemoryUsedBytes, promSamples } from "../src/bench/prometheus.ts";
+import { gpuMemoryUsedBytes } from "../src/bench/memory.ts";
+import { defaultMetricsUrl, parsePrometheus } from "../src/client/index.ts";
 import { benchHtml, formatBenchTable } from "../src/bench/report.ts";
 import { RunStore, runId } from "../src/bench/run-store.ts";
 import { coefficientOfVariation, empiricalCdf, percentile, summarize } from "../src/bench/stats.ts";
@@ -86,10 +87,9 @@ describe("Triton metrics", () => {
     'nv_inference_request_success{model="midas_256",version="1"} 42',
   ].join("\n");
 
-  it("reads nv_gpu_memory_used_bytes summed over GPUs, with labels", () => {
-    expect(gpuMemoryUsedBytes(text)).toBe(2e9);
-    expect(promSamples(text, "nv_inference_request_success")).toEqual([{ labels: { model: "midas_256", version: "1" }, value: 42 }]);
-    expect(gpuMemoryUsedBytes("nv_inference_count 1\n")).toBeUndefined();
+  it("reads nv_gpu_memory_used_bytes summed over GPUs; a server without GPU metrics has none", () => {
+    expect(gpuMemoryUsedBytes(parsePrometheus(text))).toBe(2e9);
+    expect(gpuMemoryUsedBytes(parsePrometheus("nv_inference_count 1\n"))).toBeUndefined();
   });
 
   it("the default metrics URL is the server's host on port 8002", () => {

@@ -3,17 +3,27 @@
 // (peak = highest − loaded), unload, and put the server back as it was. Triton refreshes GPU metrics
 // on an interval (2 s by default, --metrics-interval-ms), so every reading waits `settleMs` and the
 // run lasts at least that long. The result is the file `npm run plan -- --measured FILE` reads.
+import { promValue, type PromSample } from "../client/index.ts";
 import type { Tensor } from "../pipeline/tensor.ts";
-import { gpuMemoryUsedBytes } from "./prometheus.ts";
 import type { BenchServer } from "./server.ts";
 import type { MemoryMeasurement, MemorySection } from "./summary.ts";
 
 const MiB = 1024 * 1024;
 
+export const GPU_MEMORY_USED = "nv_gpu_memory_used_bytes";
+
+/**
+ * Bytes of GPU memory in use, summed over the GPUs the server reports (a model may land on any);
+ * undefined when there is no such metric (a server without GPU metrics, such as serve-local).
+ */
+export function gpuMemoryUsedBytes(samples: readonly PromSample[]): number | undefined {
+  return promValue(samples, GPU_MEMORY_USED);
+}
+
 export interface MemoryOptions {
   metricsUrl: string;
-  /** Prometheus text of the metrics endpoint (the client's metrics fetch). */
-  scrape: () => Promise<string>;
+  /** Samples of the metrics endpoint (the client's metrics fetch). */
+  scrape: () => Promise<PromSample[]>;
   /** Wait after a load or unload before reading. @default 2500 */
   settleMs?: number;
   /** How long each model runs while the metric is scraped. @default settleMs */
@@ -35,18 +45,18 @@ export interface MemoryTarget {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Whether the metrics endpoint answers with GPU memory; the reason when it does not. */
-export async function probeGpuMetrics(scrape: () => Promise<string>): Promise<{ ok: true; bytes: number } | { ok: false; reason: string }> {
-  let text: string;
+export async function probeGpuMetrics(scrape: () => Promise<PromSample[]>): Promise<{ ok: true; bytes: number } | { ok: false; reason: string }> {
+  let samples: PromSample[];
   try {
-    text = await scrape();
+    samples = await scrape();
   } catch (e) {
     return { ok: false, reason: `the metrics endpoint does not answer (${e instanceof Error ? e.message : String(e)})` };
   }
-  const bytes = gpuMemoryUsedBytes(text);
+  const bytes = gpuMemoryUsedBytes(samples);
   return bytes === undefined ? { ok: false, reason: "the metrics endpoint has no nv_gpu_memory_used_bytes (no GPU metrics: CPU-only server?)" } : { ok: true, bytes };
 }
 
-async function usedMiB(scrape: () => Promise<string>): Promise<number> {
+async function usedMiB(scrape: () => Promise<PromSample[]>): Promise<number> {
   const b = gpuMemoryUsedBytes(await scrape());
   if (b === undefined) throw new Error("nv_gpu_memory_used_bytes disappeared from the metrics");
   return b / MiB;

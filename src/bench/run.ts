@@ -2,6 +2,7 @@
 // deterministic inputs of the model's exact shapes; results.jsonl appended per request, summary.json
 // rewritten after each level (an interrupted run keeps a partial summary); then, where the server has
 // GPU metrics, measured VRAM per ONNX model; finally the HTML report beside the summary.
+import type { PromSample } from "../client/index.ts";
 import { elementCount, dtypeInfo } from "../dtype.ts";
 import { UserError } from "../errors.ts";
 import type { Catalog } from "../spec/catalog.ts";
@@ -26,7 +27,7 @@ export interface BenchOptions {
   outDir?: string;
   catalog?: Catalog;
   /** GPU memory measurement; skipped (and said so) when the endpoint has no GPU metrics. */
-  memory?: { metricsUrl: string; scrape: () => Promise<string>; settleMs?: number; runMs?: number };
+  memory?: { metricsUrl: string; scrape: () => Promise<PromSample[]>; settleMs?: number; runMs?: number };
   /** Run id prefix. @default "bench" */
   prefix?: string;
   log?: (line: string) => void;

@@ -1,35 +1,37 @@
 // bench and e2e over HTTP: the BenchServer and E2eServer interfaces adapted to the project's KServe-v2
-// client. The one place that knows which client that is.
+// client (src/client), and the metrics scrape for the GPU memory step. The one place that knows the client.
+import { KServeClient, type PromSample } from "../client/index.ts";
 import type { E2eServer } from "../e2e/e2e.ts";
-import { HttpKServeServer } from "../verify/http.ts";
 import type { BenchServer } from "./server.ts";
 
-export function httpBenchServer(url: string): BenchServer {
-  const c = new HttpKServeServer(url);
+export function httpBenchServer(url: string): BenchServer & { client: KServeClient } {
+  const c = new KServeClient(url);
   return {
+    client: c,
     url: c.url,
     async serverMetadata() {
-      const live = await c.live();
-      return { name: "KServe-v2", version: live ? "live" : "not live" };
+      const m = await c.serverMetadata();
+      return { name: m.name, version: m.version };
     },
     repositoryIndex: () => c.repositoryIndex(),
     modelMetadata: (m) => c.modelMetadata(m),
     infer: (m, inputs, outputs) => c.infer(m, inputs, outputs),
-    loadModel: () => Promise.reject(new Error("explicit load needs the repository API of src/client, which has not landed yet")),
-    unloadModel: () => Promise.reject(new Error("explicit unload needs the repository API of src/client, which has not landed yet")),
+    loadModel: (m) => c.load(m),
+    unloadModel: (m) => c.unload(m),
   };
 }
 
-export function httpE2eServer(url: string): E2eServer {
-  const c = new HttpKServeServer(url);
+export function httpE2eServer(url: string): E2eServer & { client: KServeClient } {
+  const c = new KServeClient(url);
   return {
+    client: c,
     url: c.url,
     readyModels: async () => new Set((await c.repositoryIndex()).filter((r) => r.state === "READY").map((r) => r.name)),
     infer: (m, inputs, outputs) => c.infer(m, inputs, outputs),
   };
 }
 
-/** Prometheus text from a metrics endpoint. */
-export function metricsScraper(metricsUrl: string): () => Promise<string> {
-  return () => Promise.reject(new Error(`reading ${metricsUrl} needs the metrics helper of src/client, which has not landed yet`));
+/** Prometheus samples of a metrics endpoint (Triton's :8002/metrics), through the client. */
+export function metricsScraper(server: { client: KServeClient }, metricsUrl: string): () => Promise<PromSample[]> {
+  return () => server.client.metrics(metricsUrl, { timeoutMs: 5000 });
 }
