@@ -1,0 +1,84 @@
+// npm run serve-local: a KServe-v2 server over a Triton model repository, run on the CPU (ONNX Runtime,
+// python3 for Python steps, ensembles stepped as Triton does). Prints one line when ready:
+//   serve-local: listening on http://127.0.0.1:PORT (N models READY, M UNAVAILABLE)
+// and stops cleanly (exit 0) on SIGINT or SIGTERM.
+import { InvalidArgumentError } from "commander";
+import { command, runCli } from "../src/cli.ts";
+import { UserError } from "../src/errors.ts";
+import { startServer, type ApiCategory, type RestrictedApi } from "../src/serve/index.ts";
+
+interface Flags {
+  repo: string;
+  host: string;
+  port: number;
+  loadModel: string[];
+  maxBodyMb: number;
+  httpRestrictedApi: RestrictedApi[];
+}
+
+const CATEGORIES: readonly ApiCategory[] = ["health", "metadata", "inference", "model-config", "model-repository", "statistics"];
+
+function port(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError("a port is an integer 0..65535 (0: any free port)");
+  return Number(v);
+}
+
+function megabytes(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("a positive number of MiB");
+  return n;
+}
+
+/** `<api>[,<api>…]:<header>=<value>`, as Triton's --http-restricted-api. */
+function restricted(v: string, prev: RestrictedApi[]): RestrictedApi[] {
+  const m = /^([a-z,-]+):([^=]+)=(.*)$/.exec(v);
+  if (!m) throw new InvalidArgumentError("expected <api>[,<api>…]:<header>=<value>, e.g. model-repository:triton-repo-key=secret");
+  const categories = m[1]!.split(",");
+  const bad = categories.filter((c) => !CATEGORIES.includes(c as ApiCategory));
+  if (bad.length) throw new InvalidArgumentError(`unknown API ${bad.join(", ")} (known: ${CATEGORIES.join(", ")})`);
+  return [...prev, { categories: categories as ApiCategory[], header: m[2]!, value: m[3]! }];
+}
+
+const program = command("serve-local", "Serve a Triton model repository over KServe v2 HTTP on the CPU (design.md §3, §10).")
+  .requiredOption("--repo <dir>", "model repository written by synth-repo")
+  .option("--host <host>", "address to bind (keep it on loopback unless you mean to expose it)", "127.0.0.1")
+  .option("--port <port>", "HTTP port; 0 picks a free one (the ready line says which)", port, 8000)
+  .option("--load-model <name>", "load only this model (repeatable; explicit mode). Default: every model directory", (v: string, p: string[]) => [...p, v], [] as string[])
+  .option("--max-body-mb <mib>", "refuse larger request bodies with 413", megabytes, 64)
+  .option("--http-restricted-api <spec>", "<api>[,<api>…]:<header>=<value>: those APIs need that header (repeatable)", restricted, [] as RestrictedApi[]);
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+await runCli(async () => {
+  program.parse();
+  const f = program.opts<Flags>();
+  if (!LOOPBACK.test(f.host)) process.stderr.write(`serve-local: warning: binding ${f.host}, not loopback: anyone who can reach this address can run and unload models\n`);
+  const server = await startServer({
+    repo: f.repo,
+    host: f.host,
+    port: f.port,
+    ...(f.loadModel.length ? { loadModels: f.loadModel } : {}),
+    maxBodyBytes: Math.floor(f.maxBodyMb * 1024 * 1024),
+    restrictedApis: f.httpRestrictedApi,
+    log: (line) => process.stderr.write(`${line}\n`),
+  }).catch((e: unknown) => {
+    if ((e as { code?: string }).code === "ENOENT") throw new UserError({ message: `repository ${f.repo} does not exist`, hint: "write one with npm run synth-repo -- --out DIR" });
+    throw e;
+  });
+  for (const p of server.registry.problems()) process.stderr.write(`serve-local: ${p.name} is ${p.state}: ${p.reason}\n`);
+  const { ready, unavailable } = server.counts();
+  process.stdout.write(`serve-local: listening on ${server.url} (${ready} models READY, ${unavailable} UNAVAILABLE)\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`serve-local: ${signal}: stopping\n`);
+      // A second signal means "now": leave without waiting for requests or Python children.
+      process.once("SIGINT", () => process.exit(1));
+      process.once("SIGTERM", () => process.exit(1));
+      void server.close().then(resolve);
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  return 0;
+});

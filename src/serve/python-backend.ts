@@ -1,0 +1,101 @@
+// Python-backend models: each instance of the config's instance_group is one persistent python3
+// process running the model's model.py (src/python/step-host.ts), given the `args` Triton gives
+// initialize(). A request goes to the least busy instance; an instance whose process died is started
+// again before its next request, as Triton restarts an unhealthy stub.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { modelConfigToJson, type ModelConfig } from "../config/index.ts";
+import { dataFromBytes, type Tensor } from "../kserve/index.ts";
+import { PythonStep, PythonStepError } from "../python/step-host.ts";
+import type { Backend } from "./backend.ts";
+import { LoadError } from "./model-dir.ts";
+import type { Signature } from "./signature.ts";
+
+/** Raised by a run: the model's own error (e.g. a TritonError it returned), shown to the caller. */
+export class ModelExecutionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelExecutionError";
+  }
+}
+
+interface Instance {
+  step: PythonStep;
+  pending: number;
+  args: Record<string, string>;
+}
+
+function instanceCount(cfg: ModelConfig): number {
+  const groups = cfg.instance_group ?? [];
+  return Math.max(1, groups.reduce((n, g) => n + Math.max(1, g.count ?? 1), 0));
+}
+
+export class PythonBackend implements Backend {
+  readonly kind = "python";
+
+  private constructor(
+    private readonly modelPy: string,
+    private readonly instances: Instance[],
+    private readonly sig: Signature,
+    private readonly model: string,
+  ) {}
+
+  static async create(dir: string, version: string, model: string, cfg: ModelConfig, sig: Signature): Promise<PythonBackend> {
+    const modelPy = join(dir, version, cfg.default_model_filename || "model.py");
+    if (!existsSync(modelPy)) throw new LoadError(`model '${model}' version ${version}: ${modelPy} is missing`);
+    const config = JSON.stringify(modelConfigToJson(cfg));
+    const argsFor = (i: number): Record<string, string> => ({
+      model_config: config,
+      model_instance_kind: "CPU",
+      model_instance_name: `${model}_0_${i}`,
+      model_instance_device_id: "0",
+      model_repository: dir,
+      model_version: version,
+      model_name: model,
+    });
+    const instances: Instance[] = [];
+    try {
+      for (let i = 0; i < instanceCount(cfg); i++) {
+        const args = argsFor(i);
+        instances.push({ step: await PythonStep.start(modelPy, args), pending: 0, args });
+      }
+    } catch (e) {
+      await Promise.all(instances.map((x) => x.step.close()));
+      throw new LoadError(`model '${model}' version ${version}: ${modelPy} failed to initialize: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return new PythonBackend(modelPy, instances, sig, model);
+  }
+
+  async run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
+    const inst = this.instances.reduce((a, b) => (b.pending < a.pending ? b : a));
+    inst.pending++;
+    try {
+      if (!inst.step.alive) inst.step = await PythonStep.start(this.modelPy, inst.args);
+      const got = await inst.step.execute(
+        inputs.map((t) => ({ name: t.name, dtype: t.datatype, shape: t.shape, data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) })),
+        [...outputs],
+      );
+      return outputs.map((name) => {
+        const t = got.find((g) => g.name === name);
+        if (!t) throw new ModelExecutionError(`model '${this.model}' returned no output '${name}' (it returned ${got.map((g) => `'${g.name}'`).join(", ") || "none"})`);
+        const want = this.sig.outputs.find((s) => s.name === name)!;
+        if (t.dtype !== want.datatype) throw new ModelExecutionError(`model '${this.model}' output '${name}' is ${t.dtype}, its configuration says ${want.datatype}`);
+        return { name, datatype: t.dtype, shape: t.shape, data: dataFromBytes(t.dtype, t.data, `output '${name}' of model '${this.model}'`) };
+      });
+    } catch (e) {
+      if (e instanceof PythonStepError) throw new ModelExecutionError(`model '${this.model}': ${e.message}`);
+      throw e;
+    } finally {
+      inst.pending--;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.instances.map((i) => i.step.close()));
+  }
+
+  /** Kills every process at once (shutdown that cannot wait). */
+  kill(): void {
+    for (const i of this.instances) i.step.kill();
+  }
+}

@@ -1,0 +1,116 @@
+// serve-local's HTTP server: loads the repository (every model directory, or only the named ones),
+// then answers the KServe v2 endpoints on node:http with keep-alive. Every failure of a request ends
+// as a 4xx/5xx `{"error": …}` answer, never as a crash; close() stops listening, lets requests in
+// flight finish (bounded), and closes every backend (Python children, ONNX sessions).
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { UserError } from "../errors.ts";
+import { isProtocolError } from "../kserve/index.ts";
+import { BodyTooLargeError } from "./body.ts";
+import { handlers } from "./handlers.ts";
+import { ModelRegistry } from "./registry.ts";
+import { sendError, sendErrorAndClose } from "./reply.ts";
+import { route, type ApiCategory } from "./router.ts";
+
+/** Like Triton's --http-restricted-api: these API categories answer only requests carrying header=value. */
+export interface RestrictedApi {
+  categories: ApiCategory[];
+  header: string;
+  value: string;
+}
+
+export interface ServeLocalOptions {
+  /** A repository written by synth-repo (any Triton model repository of onnxruntime, python and ensemble models). */
+  repo: string;
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** 0 picks a free port. @default 8000 */
+  port?: number;
+  /** Load only these models (explicit mode); every model directory when omitted. */
+  loadModels?: readonly string[];
+  /** Larger request bodies are refused with 413 before they are read. @default 64 MiB */
+  maxBodyBytes?: number;
+  restrictedApis?: readonly RestrictedApi[];
+  /** How long close() lets requests in flight finish. @default 5000 */
+  shutdownGraceMs?: number;
+  /** Where internal errors (500s) are reported. @default nowhere */
+  log?: (line: string) => void;
+}
+
+export interface ServeLocal {
+  /** e.g. http://127.0.0.1:8000 */
+  url: string;
+  host: string;
+  port: number;
+  registry: ModelRegistry;
+  /** Models asked to be loaded, READY and not. */
+  counts(): { ready: number; unavailable: number };
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+function restrictedFor(o: ServeLocalOptions, category: ApiCategory, req: IncomingMessage): RestrictedApi | undefined {
+  return o.restrictedApis?.find((r) => r.categories.includes(category) && req.headers[r.header.toLowerCase()] !== r.value);
+}
+
+export async function startServer(o: ServeLocalOptions): Promise<ServeLocal> {
+  const host = o.host ?? "127.0.0.1";
+  const registry = new ModelRegistry(resolve(o.repo));
+  await registry.loadInitial(o.loadModels);
+  const table = handlers({ registry, maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const log = o.log ?? (() => undefined);
+  let inflight = 0;
+  let idle: (() => void) | undefined;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const m = route(req);
+      const r = restrictedFor(o, m.category, req);
+      if (r) return sendError(res, 403, `This API is restricted, expecting header '${r.header}'`);
+      await table[m.name](req, res, m.params);
+    } catch (e) {
+      if (res.headersSent || res.destroyed) return void res.destroy();
+      if (e instanceof BodyTooLargeError) return sendErrorAndClose(res, e.status, e.message);
+      if (isProtocolError(e)) return sendError(res, e.status, e.message, "allow" in e ? { allow: String(e.allow) } : {});
+      const status = typeof (e as { status?: unknown }).status === "number" ? (e as { status: number }).status : 500;
+      if (status >= 500) log(`serve-local: ${req.method} ${req.url}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      sendError(res, status, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  const server = createServer({ keepAliveTimeout: 60_000, headersTimeout: 65_000 }, (req, res) => {
+    inflight++;
+    res.once("close", () => {
+      if (--inflight === 0) idle?.();
+    });
+    void handle(req, res);
+  });
+  server.listen(o.port ?? 8000, host);
+  try {
+    await Promise.race([once(server, "listening"), once(server, "error").then(([e]) => Promise.reject(e as Error))]);
+  } catch (e) {
+    await registry.close();
+    const code = (e as { code?: string }).code;
+    throw new UserError({ message: `cannot listen on ${host}:${o.port ?? 8000}: ${code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}`, hint: "pick another --port, or 0 for any free one" });
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      server.close();
+      server.closeIdleConnections();
+      if (inflight > 0) {
+        const grace = new Promise<void>((r) => setTimeout(r, o.shutdownGraceMs ?? 5000).unref());
+        await Promise.race([new Promise<void>((r) => (idle = r)), grace]);
+      }
+      server.closeAllConnections();
+      await registry.close();
+    })());
+
+  return { url: `http://${urlHost}:${port}`, host, port, registry, counts: () => registry.counts(), close };
+}
