@@ -46,6 +46,9 @@ export class ModelRegistry {
   /** POST /v2/repository/models/{m}/load: (re)reads the directory; throws ProtocolError with the reason. */
   load(name: string): Promise<void> {
     return this.serial(async () => {
+      if (!this.entries.has(name) && !(await modelDirectories(this.repo)).includes(name)) {
+        throw new ProtocolError(`failed to load '${name}': no model directory '${name}' in the repository ${this.repo}`);
+      }
       await this.loadOne(name);
       const e = this.entries.get(name)!;
       if (e.state !== "READY") throw new ProtocolError(`failed to load '${name}': ${e.reason}`);
@@ -153,6 +156,12 @@ export class ModelRegistry {
     if (e.state !== "READY") Object.assign(e, { state: "LOADING", reason: "" });
     try {
       const loaded = await loadModelDir(this.repo, name, (m, v) => this.resolve(m, v === -1 ? undefined : String(v)));
+      // An ensemble that would not be READY must not replace one that is.
+      const problem = loaded.kind === "ensemble" && e.state === "READY" ? this.ensembleProblem(loaded.config) : "";
+      if (problem) {
+        await Promise.all([...loaded.versions.values()].map((m) => m.retire()));
+        throw new LoadError(problem);
+      }
       const old = [...e.versions.values()];
       Object.assign(e, { state: "READY", reason: "", config: loaded.config, kind: loaded.kind, versions: loaded.versions });
       this.refreshEnsembles();
