@@ -56,13 +56,18 @@ export interface WaitResult {
   tries: number;
   /** The last probe's error or answer, when it never succeeded. */
   last?: string;
+  /** Set when the probe gave up before the deadline (waiting longer cannot help). */
+  gaveUp?: boolean;
 }
 
+/** What a probe answers: ready, not yet, or "stop waiting" with the reason. */
+export type ProbeAnswer = boolean | { giveUp: string };
+
 /**
- * Calls `probe` until it returns true or the deadline passes, pausing 100, 200, 400 … ms (capped)
- * between tries. A probe that throws counts as "not yet" (the server may still be starting).
+ * Calls `probe` until it returns true, gives up, or the deadline passes, pausing 100, 200, 400 … ms
+ * (capped) between tries. A probe that throws counts as "not yet" (the server may still be starting).
  */
-export async function waitWithBackoff(probe: (signal: AbortSignal) => Promise<boolean>, deadline: Deadline, o: BackoffOptions = {}): Promise<WaitResult> {
+export async function waitWithBackoff(probe: (signal: AbortSignal) => Promise<ProbeAnswer>, deadline: Deadline, o: BackoffOptions = {}): Promise<WaitResult> {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let pause = o.initialMs ?? 100;
   let tries = 0;
@@ -70,10 +75,13 @@ export async function waitWithBackoff(probe: (signal: AbortSignal) => Promise<bo
   for (;;) {
     tries++;
     try {
-      if (await probe(deadline.signal(o.probeTimeoutMs ?? 5000))) return { ok: true, tries };
+      const answer = await probe(deadline.signal(o.probeTimeoutMs ?? 5000));
+      if (answer === true) return { ok: true, tries };
+      if (typeof answer === "object") return { ok: false, tries, last: answer.giveUp, gaveUp: true };
       last = "answered not ready";
     } catch (e) {
-      last = describeError(e);
+      // a probe cut short by the spent budget says nothing new: keep what the server said before
+      if (!(isTimeout(e) && last !== undefined)) last = describeError(e);
     }
     if (deadline.remainingMs() <= 0) return { ok: false, tries, ...(last ? { last } : {}) };
     await sleep(Math.min(pause, deadline.remainingMs()));

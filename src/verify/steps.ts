@@ -3,7 +3,7 @@
 // lines worth reading; the pure comparisons live in repository.ts and metadata.ts.
 import type { Check } from "./report.ts";
 import { blocked, explain, selectedBranches, type VerifyContext } from "./context.ts";
-import { waitWithBackoff } from "./deadline.ts";
+import { waitWithBackoff, type ProbeAnswer } from "./deadline.ts";
 import { compareMetadata, specModels } from "./metadata.ts";
 import { compareRepository, expectationFromPlan, indexStates } from "./repository.ts";
 
@@ -15,6 +15,33 @@ export interface StepOutcome {
 
 const since = (t: number) => performance.now() - t;
 
+/**
+ * The ready probe. A server with strict readiness (Triton's --strict-readiness, serve-local) stays
+ * not-ready while any loaded model is UNAVAILABLE; once the index shows nothing LOADING twice in a
+ * row, waiting longer cannot help, so the probe gives up naming those models and step 2 says more.
+ */
+function readyProbe(ctx: VerifyContext): (signal: AbortSignal) => Promise<ProbeAnswer> {
+  let settled = 0;
+  return async (signal) => {
+    if (await ctx.server.ready({ signal })) return true;
+    let index;
+    try {
+      index = await ctx.server.repositoryIndex({ signal });
+    } catch {
+      return false; // the index may be restricted or not up yet: keep waiting
+    }
+    if (index.some((e) => e.state === "LOADING" || e.state === "UNLOADING")) {
+      settled = 0;
+      return false;
+    }
+    if (++settled < 2) return false;
+    // explicit model control lists models never loaded as UNAVAILABLE "unloaded": not the problem
+    const bad = index.filter((e) => e.state && e.state !== "READY" && e.reason !== "unloaded");
+    const names = bad.map((e) => `${e.name} ${e.state}${e.reason ? ` (${e.reason})` : ""}`);
+    return { giveUp: `answered not ready with no model loading${names.length ? `; not READY: ${names.join(", ")}` : ""}` };
+  };
+}
+
 /** Step 1: /v2/health/live, then /v2/health/ready, each with bounded exponential back-off. */
 export async function healthStep(ctx: VerifyContext): Promise<StepOutcome> {
   const checks: Check[] = [];
@@ -25,15 +52,17 @@ export async function healthStep(ctx: VerifyContext): Promise<StepOutcome> {
       checks.push({ name: probe, status: "skip", durationMs: 0, message: "not run: the server is not live" });
       continue;
     }
-    const r = await waitWithBackoff((signal) => ctx.server[probe]({ signal }), ctx.deadline);
+    const r = await waitWithBackoff(probe === "live" ? (signal) => ctx.server.live({ signal }) : readyProbe(ctx), ctx.deadline);
     const ms = since(t);
     const path = `/v2/health/${probe}`;
     if (r.ok) checks.push({ name: probe, status: "pass", durationMs: ms, message: `${path} OK after ${r.tries} ${r.tries === 1 ? "try" : "tries"}` });
     else {
-      const message = `${path} not OK after ${r.tries} tries in ${(ms / 1000).toFixed(1)} s (--timeout ${ctx.timeoutS} s); last: ${r.last ?? "no answer"}`;
+      const how = r.gaveUp ? "stopped waiting" : `--timeout ${ctx.timeoutS} s`;
+      const message = `${path} not OK after ${r.tries} tries in ${(ms / 1000).toFixed(1)} s (${how}); last: ${r.last ?? "no answer"}`;
       checks.push({ name: probe, status: "fail", durationMs: ms, message });
       details.push(message);
-      ctx.unreachable ??= `the server at ${ctx.server.url} never became ${probe}`;
+      // not live: nothing else can run; live but not ready: the later steps still say why
+      if (probe === "live") ctx.unreachable ??= `the server at ${ctx.server.url} never became live`;
     }
   }
   const ok = checks.every((c) => c.status === "pass");

@@ -66,7 +66,8 @@ export function formatReportTable(r: VerifyReport): string {
       lines.push(`  [${f.step}] ${message.startsWith(`${f.check.name}: `) ? message : `${f.check.name}: ${message}`}`);
     }
   }
-  const notes = r.steps.flatMap((s) => s.details.filter((d) => !failures.some((f) => f.check.message?.includes(d))).map((d) => `  [${s.name}] ${d}`));
+  const said = failures.map((f) => f.check.message ?? "");
+  const notes = r.steps.flatMap((s) => s.details.filter((d) => !said.some((m) => m.includes(d) || d.includes(m))).map((d) => `  [${s.name}] ${d}`));
   if (notes.length > 0) lines.push("notes:", ...notes);
   lines.push(`verify-ready: ${mark(r.status)} in ${secs(r.durationMs)} (exit ${r.exitCode})`);
   return lines.join("\n");
