@@ -11,6 +11,7 @@ import { loadPlan } from "../src/plan/load.ts";
 import { HttpKServeServer } from "../src/verify/http.ts";
 import { failedChecks, STEP_NAMES, type VerifyReport } from "../src/verify/report.ts";
 import { verifyReady } from "../src/verify/run.ts";
+import type { LocalServer } from "../src/verify/local-server.ts";
 import { makeVerifyWorkspace, REPO_ROOT, type VerifyWorkspace } from "./support/verify-workspace.ts";
 
 const { plan } = await loadPlan({ profile: "gpu-local" });
@@ -24,13 +25,17 @@ afterAll(() => ws?.cleanup());
 
 const failures = (r: VerifyReport) => failedChecks(r).map((f) => `[${f.step}] ${f.check.name}: ${f.check.message}`);
 
-describe("verify-ready against serve-local", () => {
+describe("verify-ready against serve-local loading the gpu-local plan", () => {
+  let server: LocalServer;
+  beforeAll(async () => {
+    server = await ws.serve({ loadModels: plan.loadModels });
+  });
+  afterAll(() => server?.stop());
+
   it("passes: the command exits 0, with the table, the JSON report and the JUnit XML", async () => {
-    const server = await ws.serve({ loadModels: plan.loadModels });
     const json = join(ws.root, "reports", "r.json");
     const xml = join(ws.root, "reports", "r.xml");
     const run = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "scripts/verify-ready.ts"), "--url", server.url, "--onnx-root", ws.onnxRoot, "--report", json, "--junit", xml, "--timeout", "120"], { cwd: REPO_ROOT, encoding: "utf8" });
-    await server.stop();
     expect(run.stdout).toMatch(/verify-ready: PASS in [\d.]+ s \(exit 0\)/);
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const report = JSON.parse(await readFile(json, "utf8")) as VerifyReport;
@@ -48,19 +53,17 @@ describe("verify-ready against serve-local", () => {
   it("fails naming the model, tensor and field when a model's metadata disagrees with the spec", async () => {
     // the deployment was written from the specs as they were; the specs have moved on since
     const specsDir = await ws.editedSpecs("places365.yaml", "outputs: [{ name: logits, dtype: FP32, dims: [1, 365] }]", "outputs: [{ name: scores, dtype: FP32, dims: [1, 365] }]");
-    const server = await ws.serve({ loadModels: plan.loadModels });
-    try {
-      const report = await verifyReady({ server: new HttpKServeServer(server.url), specsDir, onnxRoot: ws.onnxRoot, resolutions: few, timeoutS: 60 });
-      expect(report.exitCode).toBe(1);
-      expect(report.steps.find((s) => s.name === "metadata")!.details).toEqual([
-        "places365_resnet50_224_onnx: output scores is missing on the server (server outputs: logits; spec outputs: scores)",
-        "places365_resnet50_224_onnx: output logits (FP32 [1, 365]) is on the server but not in the spec",
-      ]);
-      expect(failures(report).every((f) => f.startsWith("[metadata] places365_resnet50_224_onnx:"))).toBe(true);
-    } finally {
-      await server.stop();
-    }
+    const report = await verifyReady({ server: new HttpKServeServer(server.url), specsDir, onnxRoot: ws.onnxRoot, resolutions: few, timeoutS: 60 });
+    expect(report.exitCode).toBe(1);
+    expect(report.steps.find((s) => s.name === "metadata")!.details).toEqual([
+      "places365_resnet50_224_onnx: output scores is missing on the server (server outputs: logits; spec outputs: scores)",
+      "places365_resnet50_224_onnx: output logits (FP32 [1, 365]) is on the server but not in the spec",
+    ]);
+    expect(failures(report).every((f) => f.startsWith("[metadata] places365_resnet50_224_onnx:"))).toBe(true);
   });
+});
+
+describe("verify-ready against a serve-local that goes wrong", () => {
 
   it("fails within its timeout naming the step when the server is killed mid-run", async () => {
     const server = await ws.serve({ loadModels: plan.loadModels });
