@@ -196,6 +196,18 @@ describe("fixture files", () => {
     expect(await readFile(abs(garbage), "utf8")).toBe("not onnx");
   });
 
+  it("ensureFixtures rewrites a fixture an older builder wrote (same I/O and function id, other bytes)", async () => {
+    const root = path.join(dir, "older-root");
+    const b = CATALOG.places365_resnet50_224;
+    const { model } = buildFixtureModel(b);
+    const older = { ...model, initializers: (model.initializers ?? []).map((init, i) => (init.dtype === "FP32" && i === (model.initializers ?? []).findIndex((x) => x.dtype === "FP32") ? { ...init, data: new Float32Array(init.data.length) } : init)) };
+    await writeOnnxModel(path.join(root, b.onnx.file), older);
+    const r = await ensureFixtures([b], root);
+    expect(r.written).toEqual([path.join(root, b.onnx.file)]);
+    expect(Buffer.compare(await readFile(path.join(root, b.onnx.file)), Buffer.from(encodeOnnxModel(model).onnx))).toBe(0);
+    expect((await ensureFixtures([b], root)).unchanged).toHaveLength(1);
+  });
+
   it("ensureFixtures refuses an ONNX path that climbs out of the root", async () => {
     const b = branch("midas_escape", "../escape.onnx", [image("input", 8)], [fp32("depth", [1, 8, 8])]);
     await expect(ensureFixtures([b], path.join(dir, "r"))).rejects.toThrow(/not a path inside the ONNX root/);
