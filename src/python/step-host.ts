@@ -32,15 +32,15 @@ function tritonToNumpy(): Record<string, string> {
 }
 
 export class PythonStep {
-  private buffer = Buffer.alloc(0);
-  private waiting: ((frame: Buffer) => void) | undefined;
+  private readonly frames = new FrameReader();
+  private waiting: (() => void) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private exited: string | undefined;
   private stderrTail = "";
 
   private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>) {
     child.stdout.on("data", (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.frames.push(chunk);
       this.deliver();
     });
     child.stderr.on("data", (chunk: Buffer) => {
@@ -48,7 +48,7 @@ export class PythonStep {
     });
     child.on("exit", (code, signal) => {
       this.exited = `python3 exited (${signal ?? `code ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}` : ""}`;
-      this.waiting?.(Buffer.alloc(0));
+      this.waiting?.();
     });
     child.stdin.on("error", () => undefined);
   }
@@ -108,7 +108,13 @@ export class PythonStep {
     const json = Buffer.from(JSON.stringify(header));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(json.length);
-    this.child.stdin.write(Buffer.concat([len, json, ...blobs.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))]));
+    // Part by part: the tensors go to the pipe from where they are, not copied into one frame first.
+    const stdin = this.child.stdin;
+    stdin.cork();
+    stdin.write(len);
+    stdin.write(json);
+    for (const b of blobs) if (b.byteLength > 0) stdin.write(b);
+    stdin.uncork();
     const reply = await this.nextFrame<ReplyHeader>();
     if (!reply.header.ok) throw new PythonStepError(reply.header.error ?? "the Python step failed");
     return reply.tensors;
@@ -117,16 +123,15 @@ export class PythonStep {
   private nextFrame<H extends ReplyHeader>(): Promise<{ header: H; tensors: HostTensor[] }> {
     return new Promise((resolve, reject) => {
       this.waiting = () => {
-        if (this.exited && this.buffer.length === 0) {
-          this.waiting = undefined;
-          reject(new PythonStepError(this.exited));
-          return;
-        }
         try {
-          const frame = this.parse<H>();
-          if (!frame) return;
-          this.waiting = undefined;
-          resolve(frame);
+          const frame = this.frames.next();
+          if (frame) {
+            this.waiting = undefined;
+            resolve({ header: frame.header as H, tensors: frame.blobs.map((data, i) => hostTensor(frame.header.outputs![i]!, data)) });
+          } else if (this.exited) {
+            this.waiting = undefined;
+            reject(new PythonStepError(this.exited));
+          }
         } catch (e) {
           this.waiting = undefined;
           reject(e instanceof Error ? e : new PythonStepError(String(e)));
@@ -137,27 +142,92 @@ export class PythonStep {
   }
 
   private deliver(): void {
-    this.waiting?.(this.buffer);
+    this.waiting?.();
+  }
+}
+
+function hostTensor(o: { name: string; dtype: string; shape: number[] }, data: Uint8Array): HostTensor {
+  const dtype = NUMPY_TO_DTYPE.get(o.dtype);
+  if (!dtype) throw new PythonStepError(`output ${o.name} has numpy dtype ${o.dtype}, which has no KServe counterpart`);
+  return { name: o.name, dtype, shape: o.shape, data };
+}
+
+/**
+ * Reply frames from stdout chunks, in linear time: each tensor's bytes are copied once, straight
+ * from the chunks into a buffer of its own (offset 0, so aligned for any typed array), and nothing
+ * is concatenated while a large reply is still arriving in 64 KiB pieces.
+ */
+class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The frame being read: its header, its tensors, which one is filling and how far. */
+  private header: ReplyHeader | undefined;
+  private blobs: Uint8Array[] = [];
+  private index = 0;
+  private fill = 0;
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
   }
 
-  /** One complete reply frame from the buffer, or undefined until all its bytes have arrived. */
-  private parse<H extends ReplyHeader>(): { header: H; tensors: HostTensor[] } | undefined {
-    if (this.buffer.length < 4) return undefined;
-    const len = this.buffer.readUInt32LE(0);
-    if (this.buffer.length < 4 + len) return undefined;
-    const header = JSON.parse(this.buffer.subarray(4, 4 + len).toString()) as H;
-    const sizes = (header.outputs ?? []).map((o) => o.size);
-    const total = 4 + len + sizes.reduce((a, b) => a + b, 0);
-    if (this.buffer.length < total) return undefined;
-    let at = 4 + len;
-    const tensors = (header.outputs ?? []).map((o) => {
-      const data = new Uint8Array(this.buffer.subarray(at, at + o.size));
-      at += o.size;
-      const dtype = NUMPY_TO_DTYPE.get(o.dtype);
-      if (!dtype) throw new PythonStepError(`output ${o.name} has numpy dtype ${o.dtype}, which has no KServe counterpart`);
-      return { name: o.name, dtype, shape: o.shape, data };
-    });
-    this.buffer = this.buffer.subarray(total);
-    return { header, tensors };
+  /** The next complete frame, or undefined until all its bytes have arrived. */
+  next(): { header: ReplyHeader; blobs: Uint8Array[] } | undefined {
+    if (!this.header) {
+      if (this.buffered < 4) return undefined;
+      const len = this.take(4).readUInt32LE(0);
+      if (this.buffered < len) {
+        this.unshift(len);
+        return undefined;
+      }
+      this.header = JSON.parse(this.take(len).toString()) as ReplyHeader;
+      this.blobs = (this.header.outputs ?? []).map((o) => new Uint8Array(o.size));
+      this.index = 0;
+      this.fill = 0;
+    }
+    while (this.index < this.blobs.length) {
+      const blob = this.blobs[this.index]!;
+      const n = Math.min(blob.byteLength - this.fill, this.buffered);
+      if (n > 0) this.copyInto(blob, this.fill, n);
+      this.fill += n;
+      if (this.fill < blob.byteLength) return undefined;
+      this.index++;
+      this.fill = 0;
+    }
+    const frame = { header: this.header, blobs: this.blobs };
+    this.header = undefined;
+    this.blobs = [];
+    return frame;
+  }
+
+  /** Consumes n buffered bytes into a Buffer of their own. */
+  private take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    this.copyInto(out, 0, n);
+    return out;
+  }
+
+  /** Puts a 4-byte length back in front (its header has not fully arrived yet). */
+  private unshift(len: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(len, 0);
+    this.chunks.unshift(b);
+    this.buffered += 4;
+  }
+
+  /** Moves n buffered bytes into target at offset. */
+  private copyInto(target: Uint8Array, offset: number, n: number): void {
+    let at = offset;
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, left);
+      target.set(k === c.length ? c : c.subarray(0, k), at);
+      at += k;
+      left -= k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.buffered -= n;
   }
 }

@@ -41,9 +41,21 @@ def read_frame():
     return header, blobs
 
 
+def write_all(buf):
+    # A raw pipe write may take fewer bytes than offered; arrays go out from their own memory.
+    view = memoryview(buf)
+    if view.nbytes == 0:
+        return
+    view = view.cast("B") if view.ndim != 1 or view.format != "B" else view
+    while len(view):
+        view = view[PROTOCOL_OUT.write(view):]
+
+
 def write_frame(header, blobs=()):
     data = json.dumps(header).encode()
-    PROTOCOL_OUT.write(struct.pack("<I", len(data)) + data + b"".join(blobs))
+    write_all(struct.pack("<I", len(data)) + data)
+    for blob in blobs:
+        write_all(blob)
 
 
 def load_model(path, dtypes):
@@ -74,9 +86,11 @@ def execute(pb_utils, model, header, blobs):
         return {"ok": False, "error": error.message() if hasattr(error, "message") else str(error)}, []
     outputs, out_blobs = [], []
     for tensor in response.output_tensors():
-        array = np.ascontiguousarray(tensor.as_numpy())
+        array = np.asarray(tensor.as_numpy(), order="C")  # unlike ascontiguousarray, keeps 0-d tensors 0-d
+        if array.dtype.byteorder == ">":  # the protocol is little-endian
+            array = array.astype(array.dtype.newbyteorder("<"))
         outputs.append({"name": tensor.name(), "dtype": array.dtype.name, "shape": list(array.shape), "size": array.nbytes})
-        out_blobs.append(array.tobytes())
+        out_blobs.append(array)
     return {"ok": True, "outputs": outputs}, out_blobs
 
 
