@@ -26,6 +26,8 @@ interface Flags {
   framesQueue?: string;
   clipsQueue: string;
   decodeThreads?: string;
+  inFlight: string;
+  preprocessOn: "thread" | "main";
   specs: string;
   out: string;
 }
@@ -48,6 +50,8 @@ const program = command("e2e", "Run a video through a KServe-v2 server as the pi
   .option("--frames-queue <n>", "decoded-frame queue capacity (default 2 × num-frames)")
   .option("--clips-queue <n>", "complete-clip queue capacity", "2")
   .option("--decode-threads <n>", "ffmpeg decoder threads (default: ffmpeg's choice)")
+  .option("--in-flight <n>", "inference requests in flight when pipelined (sequential: always 1)", "1")
+  .addOption(new Option("--preprocess-on <where>", "pipelined passes: run the flows (resize, letterbox, post-processing) on a worker thread or on the main thread").choices(["thread", "main"]).default("thread"))
   .option("--specs <dir>", "model spec directory", "model-specs")
   .option("--out <dir>", "parent of the run folder", "benchmarks/out");
 
@@ -78,6 +82,8 @@ await runCli(async () => {
     ...(f.paceFps !== undefined ? { paceFps: num("--pace-fps", f.paceFps, 0.001, false) } : {}),
     queues: { frames: f.framesQueue !== undefined ? num("--frames-queue", f.framesQueue, 1) : 2 * numFrames, clips: num("--clips-queue", f.clipsQueue, 1) },
     ...(f.decodeThreads !== undefined ? { decodeThreads: num("--decode-threads", f.decodeThreads, 1) } : {}),
+    inFlight: num("--in-flight", f.inFlight, 1),
+    preprocessOn: f.preprocessOn,
     outDir: f.out,
     log: (line) => process.stdout.write(`${line}\n`),
   });

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { median } from "../src/bench/stats.ts";
 import { runE2e, type E2eOptions } from "../src/e2e/e2e.ts";
 import { FFMPEG_INSTALL, requireFfmpeg } from "../src/e2e/ffmpeg.ts";
 import { makeTestVideo } from "../src/e2e/test-video.ts";
@@ -50,8 +51,9 @@ describe("video e2e", () => {
     expect(s.passes[0]!.queueMax!.prepared).toBeLessThanOrEqual(1);
     expect(s.passes[0]!.queueMax!.frames).toBeLessThanOrEqual(8);
     expect(s.ratios["offline.pipelinedOverSequential"]).toBeGreaterThan(0);
-    // warm-up: 29 prompts + one image call, then one synthetic 2-frame clip (2 × 4 + 1)
-    expect(s.setup).toMatchObject({ prompts: 29, warmupRequests: 30 + 9 });
+    // warm-up: 29 prompts + one image call, then one synthetic 2-frame clip (2 × 4 + 1) on this
+    // thread (for the sequential pass) and one on the preprocess thread (for the pipelined one)
+    expect(s.setup).toMatchObject({ prompts: 29, warmupRequests: 30 + 9 + 9 });
     expect(server.requests.get("clip_text")).toBe(29);
 
     // files: summary.json as returned, one line per clip per pass, a self-contained report
@@ -64,15 +66,17 @@ describe("video e2e", () => {
     expect(html).not.toMatch(/<script|\b(src|href)=/);
   });
 
-  it("realtime releases frames at the source rate: the run lasts as long as the video and keeps pace", async () => {
-    const run = await runE2e(fakeE2eServer(catalog, { delayMs: 1 }), { ...base(), sampling: { start: 0, numFrames: 2, stride: 1, maxClips: 10 }, components: ["midas"], passes: [{ mode: "realtime", pipelined: true }] });
-    const p = run.summary.passes[0]!;
-    // 10 clips of 2 frames cover frames 0…19: the last is released at 19/25 s
-    expect(p.figures.wallMs).toBeGreaterThanOrEqual(19 * 40 - 2);
-    expect(p.realtimeFactor).toBeGreaterThan(0.85);
-    expect(p.realtimeFactor).toBeLessThan(1.1);
-    expect(p.figures.latencyMs.p95).toBeLessThan(80); // a clip finishes soon after its last frame arrives
-    expect(p.figures.instantFps, JSON.stringify(p.figures)).toSatisfy((fps: number[]) => fps.every((f) => f > 15 && f < 40)); // 2 frames every 80 ms: 25 FPS
+  it("realtime releases frames at the given pace: the run lasts as long as the frames span; offline does not wait", async () => {
+    // 8 clips of 2 frames cover frames 0…15; paced at 10 FPS the last is released 1.5 s after the first
+    const opts = { ...base(), sampling: { start: 0, numFrames: 2, stride: 1, maxClips: 8 }, components: ["midas"], paceFps: 10 };
+    const run = await runE2e(fakeE2eServer(catalog, { delayMs: 1 }), { ...opts, passes: [{ mode: "realtime", pipelined: true }, { mode: "offline", pipelined: true }] });
+    const [rt, off] = run.summary.passes;
+    expect(rt!.figures.wallMs).toBeGreaterThanOrEqual(1500 - 2);
+    // 2 frames every 200 ms: 10 FPS (median: a busy machine makes bursts)
+    expect(median(rt!.figures.instantFps)).toBeGreaterThan(6);
+    expect(median(rt!.figures.instantFps)).toBeLessThan(16);
+    // offline takes what it needs (ffmpeg's start-up, then a few ms per clip), not the frames' span
+    expect(off!.figures.wallMs).toBeLessThan(rt!.figures.wallMs - 500);
   });
 
   it("bad input: not a video, a video below the smallest branch, an unknown component, no server, no ffmpeg", async () => {

@@ -9,6 +9,7 @@ import type { Catalog } from "../spec/catalog.ts";
 import { checkSampling, type ClipSampling } from "./clips.ts";
 import { probeVideo, type VideoInfo } from "./ffmpeg.ts";
 import { answerClip, embedPrompts, flowBranches, routedFlows, startClipFlows } from "./flows.ts";
+import { PreprocessThread } from "./preprocess-thread.ts";
 import { e2eHtml } from "./report.ts";
 import { routeVideo } from "./route-video.ts";
 import { runPass, type E2eMode, type PassResult } from "./run.ts";
@@ -37,6 +38,10 @@ export interface E2eOptions {
   paceFps?: number;
   queues?: { frames: number; clips: number };
   decodeThreads?: number;
+  /** Requests in flight in pipelined passes. @default 1 */
+  inFlight?: number;
+  /** Where pipelined passes run the flows. @default "thread" */
+  preprocessOn?: "thread" | "main";
   /** @default benchmarks/out */
   outDir?: string;
   /** @default "e2e" */
@@ -108,6 +113,7 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
   await store.writeSummary(summary);
   log(`video ${video.width}×${video.height} @ ${video.fps.toFixed(2)} fps (${video.codec}${video.frames ? `, ${video.frames} frames` : ""}); routed: ${flowBranches(flows).join(", ")}${skipped.length ? `; skipped ${skipped.join(", ")}` : ""}`);
   const results: PassResult[] = [];
+  let thread: PreprocessThread | undefined;
   try {
     const w0 = performance.now();
     let warmupRequests = 0;
@@ -116,9 +122,17 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
       return server.infer(m, i, out);
     };
     const frame = syntheticFrame(video.width, video.height, 0);
+    const warmClip = { index: -1, frameIndices: [0, 1], frames: [frame, syntheticFrame(video.width, video.height, 1)], readyAtMs: 0 };
     summary.setup.prompts = await embedPrompts(counting, flows, frame);
-    const job = await startClipFlows([frame, syntheticFrame(video.width, video.height, 1)], flows);
-    await answerClip(job, counting);
+    if (o.passes.some((p) => !p.pipelined) || (o.preprocessOn ?? "thread") === "main") await answerClip(await startClipFlows(warmClip.frames, flows), counting);
+    if (o.passes.some((p) => p.pipelined) && (o.preprocessOn ?? "thread") === "thread") {
+      // one thread for every pipelined pass, started (and warmed up) before any clock runs
+      thread = await PreprocessThread.start(flows);
+      const job = thread.submit(warmClip);
+      await thread.answerAll(job, counting);
+      const d = await job.done;
+      if (d.error !== undefined) throw new Error(d.error);
+    }
     summary.setup = { ...summary.setup, warmupMs: performance.now() - w0, warmupRequests };
     log(`warm-up: ${warmupRequests} requests in ${(summary.setup.warmupMs / 1000).toFixed(2)} s (${summary.setup.prompts} CLIP prompts embedded once)`);
 
@@ -135,6 +149,9 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
         ...(o.queues ? { queues: o.queues } : {}),
         ...(o.paceFps !== undefined ? { paceFps: o.paceFps } : {}),
         ...(o.decodeThreads !== undefined ? { decodeThreads: o.decodeThreads } : {}),
+        ...(o.inFlight !== undefined ? { inFlight: o.inFlight } : {}),
+        ...(o.preprocessOn ? { preprocessOn: o.preprocessOn } : {}),
+        ...(thread ? { preprocessThread: thread } : {}),
         onClip: (t) => void store.appendResult({ runId: store.id, pass: name, ...t }),
       });
       results.push(r);
@@ -153,6 +170,7 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
     // A model or the server failed mid-run: one clear line, not a stack (the summary keeps it too).
     throw new UserError({ message: `the video run failed: ${summary.error}`, hint: `partial results: ${store.dir}` }, 1);
   } finally {
+    await thread?.close();
     summary.finishedAt = new Date().toISOString();
     await store.writeSummary(summary);
     await store.writeFile("report.html", e2eHtml(summary, results));

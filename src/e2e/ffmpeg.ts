@@ -10,14 +10,20 @@ import type { RgbFrame } from "../pipeline/frame.ts";
 /** What to run on a machine without ffmpeg (Debian/Ubuntu; .ci/run does the same). */
 export const FFMPEG_INSTALL = "apt-get install -y --no-install-recommends ffmpeg";
 
+/** PATH values under which both tools ran (a check costs two process starts). */
+const foundOn = new Set<string>();
+
 /** Throws a UserError naming the install command when ffmpeg or ffprobe is not on PATH. */
 export function requireFfmpeg(): void {
+  const path = process.env.PATH ?? "";
+  if (foundOn.has(path)) return;
   for (const tool of ["ffmpeg", "ffprobe"]) {
     const r = spawnSync(tool, ["-version"], { stdio: "ignore" });
     if (r.error || r.status !== 0) {
       throw new UserError({ message: `${tool} is not installed or does not run (${r.error ? (r.error as NodeJS.ErrnoException).code : `exit ${r.status}`})`, hint: `install it: ${FFMPEG_INSTALL}` }, 2);
     }
   }
+  foundOn.add(path);
 }
 
 export interface VideoInfo {
@@ -77,12 +83,32 @@ export interface DecodeOptions {
   threads?: number;
 }
 
+/** ffmpeg's arguments for decoding `video` to raw RGB24 on stdout. */
+export function ffmpegDecodeArgs(video: VideoInfo, opts: DecodeOptions = {}): string[] {
+  const args = ["-v", "error", "-nostdin"];
+  if (opts.threads !== undefined) args.push("-threads", String(opts.threads));
+  args.push("-i", video.file, "-an", "-sn", "-dn");
+  if (opts.maxFrames !== undefined) args.push("-frames:v", String(opts.maxFrames));
+  args.push("-f", "rawvideo", "-pix_fmt", "rgb24", "-");
+  return args;
+}
+
+/** Decoded frames in order: `next()` gives the next one, undefined at the end, and rejects when decoding fails. */
+export interface FrameSource {
+  next(): Promise<RgbFrame | undefined>;
+  close(): Promise<void>;
+  /** Frames handed out so far. */
+  readonly count: number;
+  /** Milliseconds the caller spent waiting inside next(). */
+  readonly waitMs: number;
+}
+
 /**
- * Frames of `video`, in order, as RGB24. `next()` resolves with the next frame, or undefined at the
+ * Frames of `video`, in order, as RGB24, read on this thread. `next()` resolves with the next frame, or undefined at the
  * end; it rejects when ffmpeg fails, with its message. Bytes are read only as fast as `next()` is
  * called, so a caller that stops asking pauses the decoder (the pipe fills and ffmpeg blocks).
  */
-export class FrameDecoder {
+export class FrameDecoder implements FrameSource {
   private readonly child: ChildProcessByStdio<null, Readable, Readable>;
   private readonly frameBytes: number;
   private stderr = "";
@@ -97,12 +123,7 @@ export class FrameDecoder {
 
   constructor(readonly video: VideoInfo, opts: DecodeOptions = {}) {
     this.frameBytes = video.width * video.height * 3;
-    const args = ["-v", "error", "-nostdin"];
-    if (opts.threads !== undefined) args.push("-threads", String(opts.threads));
-    args.push("-i", video.file, "-an", "-sn", "-dn");
-    if (opts.maxFrames !== undefined) args.push("-frames:v", String(opts.maxFrames));
-    args.push("-f", "rawvideo", "-pix_fmt", "rgb24", "-");
-    this.child = spawn("ffmpeg", args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn("ffmpeg", ffmpegDecodeArgs(video, opts), { stdio: ["ignore", "pipe", "pipe"] });
     this.child.stderr.setEncoding("utf8");
     this.child.stderr.on("data", (d: string) => {
       if (this.stderr.length < 65536) this.stderr += d;

@@ -91,13 +91,11 @@ function capturingInfer(calls: BoundedQueue<PendingCall>): Infer {
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /**
- * The preprocess stage for one clip: starts every flow on its frames (each runs up to its first
- * request), yielding to the event loop between flows so answers of the previous clip are read
- * promptly. Per frame: depth, detections, places, CLIP image; per consecutive pair: optical flow.
+ * Starts every flow of a clip with `infer` (each runs up to its first request), yielding to the event
+ * loop between flows so answers already in are read promptly. Per frame: depth, detections, places,
+ * CLIP image; per consecutive pair: optical flow. Resolves once all are started.
  */
-export async function startClipFlows(frames: readonly RgbFrame[], f: RoutedFlows): Promise<ClipJob> {
-  const calls = new BoundedQueue<PendingCall>(Number.MAX_SAFE_INTEGER, "calls");
-  const infer = capturingInfer(calls);
+export async function startFlows(frames: readonly RgbFrame[], f: RoutedFlows, infer: Infer): Promise<{ results: Promise<ComponentResult[]>; settled: Promise<unknown>; flowCount: number }> {
   const started: Promise<ComponentResult>[] = [];
   const start = async (run: () => Promise<ComponentResult>) => {
     started.push(run());
@@ -112,23 +110,40 @@ export async function startClipFlows(frames: readonly RgbFrame[], f: RoutedFlows
     if (f.clipImage && f.clipText) await start(() => runClip(infer, f.clipImage!, f.clipText!, frame, []));
   }
   const results = Promise.all(started);
-  // When every flow has settled no request can come any more: end the call stream.
-  void Promise.allSettled(started).then(() => calls.close());
-  results.catch(() => undefined); // observed by the infer stage
-  return { calls, results, flowCount: started.length };
+  results.catch(() => undefined); // observed by whoever awaits the results
+  return { results, settled: Promise.allSettled(started), flowCount: started.length };
 }
 
-/** The infer stage for one clip: answers its requests one at a time with `infer`, then its results. */
-export async function answerClip(job: ClipJob, infer: Infer): Promise<{ results: ComponentResult[]; requests: number }> {
+/** The preprocess stage for one clip on this thread: its flows started, their requests queued on `calls`. */
+export async function startClipFlows(frames: readonly RgbFrame[], f: RoutedFlows): Promise<ClipJob> {
+  const calls = new BoundedQueue<PendingCall>(Number.MAX_SAFE_INTEGER, "calls");
+  const { results, settled, flowCount } = await startFlows(frames, f, capturingInfer(calls));
+  // When every flow has settled no request can come any more: end the call stream.
+  void settled.then(() => calls.close());
+  return { calls, results, flowCount };
+}
+
+/**
+ * The infer stage for one clip: answers its requests with `infer`, at most `inFlight` at a time (1:
+ * strictly one after another; 2: the server reads the next request while it computes this one), then
+ * its results.
+ */
+export async function answerClip(job: ClipJob, infer: Infer, inFlight = 1): Promise<{ results: ComponentResult[]; requests: number }> {
   let requests = 0;
-  for await (const call of job.calls) {
-    requests++;
-    try {
-      call.resolve(await infer(call.model, call.inputs, call.outputs));
-    } catch (e) {
-      call.reject(e);
+  const worker = async () => {
+    for (;;) {
+      const next = await job.calls.take();
+      if (next.done) return;
+      const call = next.value;
+      requests++;
+      try {
+        call.resolve(await infer(call.model, call.inputs, call.outputs));
+      } catch (e) {
+        call.reject(e);
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, inFlight) }, worker));
   return { results: await job.results, requests };
 }
 

@@ -8,8 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors.ts";
 import type { Infer } from "../pipeline/tensor.ts";
 import { ClipAssembler, checkSampling, type Clip, type ClipSampling } from "./clips.ts";
-import { FrameDecoder, type VideoInfo } from "./ffmpeg.ts";
+import { FrameDecoder, type FrameSource, type VideoInfo } from "./ffmpeg.ts";
 import { answerClip, startClipFlows, type ClipJob, type RoutedFlows } from "./flows.ts";
+import { PreprocessThread, type RemoteClipJob } from "./preprocess-thread.ts";
 import { runFigures, type ClipTiming, type RunFigures } from "./metrics.ts";
 import { BoundedQueue } from "./queue.ts";
 import type { RgbFrame } from "../pipeline/frame.ts";
@@ -31,6 +32,12 @@ export interface PassOptions {
   /** Stop after this many clips. @default every clip of the video (or sampling.maxClips) */
   maxClips?: number;
   decodeThreads?: number;
+  /** Requests in flight in the infer stage when pipelined (sequential passes always send one at a time). @default 1 */
+  inFlight?: number;
+  /** Where pipelined passes run the flows: their own thread (the main thread then only talks HTTP) or this one. @default "thread" */
+  preprocessOn?: "thread" | "main";
+  /** A started preprocess thread to use (and leave running) instead of starting one for this pass. */
+  preprocessThread?: PreprocessThread;
   /** Called as each clip finishes (progress). */
   onClip?: (t: ClipTiming) => void;
 }
@@ -64,7 +71,12 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
   const sampling = checkSampling({ ...o.sampling, ...(o.maxClips !== undefined ? { maxClips: o.maxClips } : {}) });
   const clips = sampling.maxClips ?? Infinity;
   const lastFrame = Number.isFinite(clips) ? sampling.start + (clips - 1) * sampling.hop + (sampling.numFrames - 1) * sampling.stride : undefined;
-  const decoder = new FrameDecoder(o.video, { ...(lastFrame !== undefined ? { maxFrames: lastFrame + 1 } : {}), ...(o.decodeThreads !== undefined ? { threads: o.decodeThreads } : {}) });
+  const q = o.queues ?? { frames: 2 * sampling.numFrames, clips: 2 };
+  const decodeOpts = { ...(lastFrame !== undefined ? { maxFrames: lastFrame + 1 } : {}), ...(o.decodeThreads !== undefined ? { threads: o.decodeThreads } : {}) };
+  // ffmpeg decodes in its own process; bytes are read as the decode stage asks. Sequential: ffmpeg
+  // waits (its pipe full) while a clip is processed. Pipelined: this thread only talks HTTP while the
+  // preprocess thread works, so the decode stage keeps reading, up to the frame queue's capacity ahead.
+  const decoder: FrameSource = new FrameDecoder(o.video, decodeOpts);
   const assembler = new ClipAssembler(sampling, clips);
   const fps = o.paceFps ?? o.video.fps;
   const c = clock();
@@ -87,7 +99,7 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
     o.onClip?.(t);
   };
   const serve = async (job: ClipJob) => {
-    const r = await answerClip(job, o.infer);
+    const r = await answerClip(job, o.infer, o.pipelined ? (o.inFlight ?? 1) : 1);
     requests += r.requests;
   };
   const decodeTaken = () => {
@@ -97,7 +109,11 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
   };
 
   let queueMax: PassResult["queueMax"];
+  // Pipelined passes preprocess on their own thread unless told otherwise (or given one to share).
+  const ownThread = o.pipelined && (o.preprocessOn ?? "thread") === "thread" && !o.preprocessThread;
+  let thread: PreprocessThread | undefined = o.pipelined && (o.preprocessOn ?? "thread") === "thread" ? o.preprocessThread : undefined;
   try {
+    if (ownThread) thread = await PreprocessThread.start(o.flows);
     if (!o.pipelined) {
       for (let f = 0; ; f++) {
         if (lastFrame !== undefined && f > lastFrame) break;
@@ -115,10 +131,9 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
         }
       }
     } else {
-      const q = o.queues ?? { frames: 2 * sampling.numFrames, clips: 2 };
       const frames = new BoundedQueue<{ f: number; frame: RgbFrame; at: number }>(q.frames, "frames");
       const ready = new BoundedQueue<{ clip: Clip; decodeMs: number }>(q.clips, "clips");
-      const prepared = new BoundedQueue<{ clip: Clip; decodeMs: number; job: ClipJob; preprocessMs: number }>(1, "prepared");
+      const prepared = new BoundedQueue<{ clip: Clip; decodeMs: number; preprocessMs: number; job?: ClipJob; remote?: RemoteClipJob }>(1, "prepared");
       const all = [frames, ready, prepared];
       const stage = (run: () => Promise<void>, out?: { close(): void }) =>
         run().then(
@@ -143,18 +158,32 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
             for (const clip of assembler.push(x.f, x.frame, x.at)) await ready.put({ clip, decodeMs: decodeTaken() });
           }
         }, ready),
-        stage(async () => {
-          for await (const r of ready) {
-            const p0 = performance.now();
-            const job = await startClipFlows(r.clip.frames, o.flows);
-            await prepared.put({ ...r, job, preprocessMs: performance.now() - p0 });
-          }
-        }, prepared),
+        thread
+          ? stage(async () => {
+              for await (const r of ready) {
+                const remote = thread!.submit(r.clip);
+                await prepared.put({ ...r, remote, preprocessMs: await remote.started });
+              }
+            }, prepared)
+          : stage(async () => {
+              for await (const r of ready) {
+                const p0 = performance.now();
+                const job = await startClipFlows(r.clip.frames, o.flows);
+                await prepared.put({ ...r, job, preprocessMs: performance.now() - p0 });
+              }
+            }, prepared),
         stage(async () => {
           for await (const p of prepared) {
             const i0 = performance.now();
-            await serve(p.job);
-            finish(p.clip, p.preprocessMs, performance.now() - i0, p.decodeMs);
+            if (p.remote) {
+              requests += await thread!.answerAll(p.remote, o.infer, o.inFlight ?? 1);
+              const d = await p.remote.done;
+              if (d.error !== undefined) throw new Error(d.error);
+              finish(p.clip, d.preprocessMs, performance.now() - i0, p.decodeMs);
+            } else {
+              await serve(p.job!);
+              finish(p.clip, p.preprocessMs, performance.now() - i0, p.decodeMs);
+            }
           }
         }),
       ]);
@@ -162,6 +191,7 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
     }
   } finally {
     await decoder.close();
+    if (ownThread) await thread?.close();
   }
   if (timings.length === 0) {
     throw new UserError({ file: o.video.file, message: `no whole clip in the video: ${decoder.count} frame(s) decoded, a clip spans ${(sampling.numFrames - 1) * sampling.stride + 1} frames from frame ${sampling.start}`, hint: "use a longer video, or fewer --num-frames / a smaller --stride / --start" }, 2);
