@@ -2,6 +2,7 @@
 // process running the model's model.py (src/python/step-host.ts), given the `args` Triton gives
 // initialize(). A request goes to the least busy instance; an instance whose process died is started
 // again before its next request, as Triton restarts an unhealthy stub.
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { modelConfigToJson, type ModelConfig } from "../config/index.ts";
@@ -23,6 +24,23 @@ interface Instance {
   step: PythonStep;
   pending: number;
   args: Record<string, string>;
+}
+
+let interpreter: Promise<string> | undefined;
+
+/**
+ * The python3 that will run the steps, resolved once to its real executable: version-manager shims
+ * (pyenv) start a shell script before Python, about half a second per step process at start-up.
+ */
+function python(): Promise<string> {
+  const asked = process.env.PYTHON ?? "python3";
+  interpreter ??= new Promise((resolve) => {
+    execFile(asked, ["-c", "import sys; print(sys.executable)"], { timeout: 30_000 }, (err, stdout) => {
+      const real = stdout.trim();
+      resolve(err || !real || !existsSync(real) ? asked : real);
+    });
+  });
+  return interpreter;
 }
 
 function instanceCount(cfg: ModelConfig): number {
@@ -57,7 +75,7 @@ export class PythonBackend implements Backend {
     try {
       for (let i = 0; i < instanceCount(cfg); i++) {
         const args = argsFor(i);
-        instances.push({ step: await PythonStep.start(modelPy, args), pending: 0, args });
+        instances.push({ step: await PythonStep.start(modelPy, args, await python()), pending: 0, args });
       }
     } catch (e) {
       await Promise.all(instances.map((x) => x.step.close()));
@@ -70,7 +88,7 @@ export class PythonBackend implements Backend {
     const inst = this.instances.reduce((a, b) => (b.pending < a.pending ? b : a));
     inst.pending++;
     try {
-      if (!inst.step.alive) inst.step = await PythonStep.start(this.modelPy, inst.args);
+      if (!inst.step.alive) inst.step = await PythonStep.start(this.modelPy, inst.args, await python());
       const got = await inst.step.execute(
         inputs.map((t) => ({ name: t.name, dtype: t.datatype, shape: t.shape, data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) })),
         [...outputs],
