@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import Table from "cli-table3";
 import { command, runCli } from "../src/cli.ts";
@@ -16,12 +16,15 @@ import { runId, writeJsonAtomic } from "../src/bench/run-store.ts";
 import { fmt } from "../src/bench/svg.ts";
 
 const ROOT = path.join(import.meta.dirname, "..");
+const load = () => Math.round(loadavg()[0]! * 100) / 100;
 const OUT = path.join(ROOT, "benchmarks", "out");
 
 /** Arguments that keep each known benchmark's share of the budget, and the file it writes. */
 const KNOWN: Record<string, { args: string[]; output?: string }> = {
   "bench:onnx-io": { args: [], output: "onnx-io.json" },
   "bench:synth": { args: ["--runs", "3"], output: "synth-repo.json" },
+  "bench:serve": { args: [], output: "serve-overhead.json" },
+  "bench:preprocess": { args: [], output: "preprocess-step.json" },
   "bench:e2e": { args: [], output: "e2e-pipeline.json" },
 };
 /** Run first: the cheap and the file-system ones; the server and video ones after. */
@@ -33,6 +36,8 @@ interface BenchOutcome {
   exitCode: number | null;
   timedOut: boolean;
   seconds: number;
+  /** 1-minute load average before and after: other work on the machine skews every figure. */
+  loadAverage: [number, number];
   outputs: string[];
   machineReadable: boolean;
   figures: (Figure & { file: string })[];
@@ -145,17 +150,18 @@ await runCli(async () => {
     const args = known?.args ?? [];
     const left = deadline - Date.now();
     if (left < 5000) {
-      outcomes.push({ script, args, exitCode: null, timedOut: true, seconds: 0, outputs: [], machineReadable: false, figures: [], notes: ["not run: the budget was spent"] });
+      outcomes.push({ script, args, exitCode: null, timedOut: true, seconds: 0, loadAverage: [load(), load()], outputs: [], machineReadable: false, figures: [], notes: ["not run: the budget was spent"] });
       continue;
     }
     process.stdout.write(`\n== ${script} ${args.join(" ")} (${Math.round(left / 1000)} s of budget left)\n`);
     const t0 = Date.now();
+    const load0 = load();
     const r = await runScript(script, args, left);
     const seconds = (Date.now() - t0) / 1000;
     const written = jsonWrittenSince(t0 - 1000);
     const outputs = known?.output ? written.filter((f) => path.basename(f) === known.output) : written;
     const c = await collect(script, outputs);
-    outcomes.push({ script, args, exitCode: r.code, timedOut: r.timedOut, seconds, outputs: outputs.map((f) => path.relative(ROOT, f)), ...c });
+    outcomes.push({ script, args, exitCode: r.code, timedOut: r.timedOut, seconds, loadAverage: [load0, load()], outputs: outputs.map((f) => path.relative(ROOT, f)), ...c });
   }
 
   const figures = outcomes.flatMap((b) => b.figures.map((f) => ({ script: b.script, ...f })));
@@ -180,7 +186,7 @@ await runCli(async () => {
   process.stdout.write(`\n${t.toString()}\n`);
   for (const b of outcomes) {
     const state = b.timedOut ? "TIMED OUT" : b.exitCode === 0 ? "ok" : `exit ${b.exitCode}`;
-    process.stdout.write(`${b.script}: ${state} in ${b.seconds.toFixed(1)} s${b.outputs.length ? ` → ${b.outputs.join(", ")}` : ""}${b.notes.length ? ` (${b.notes.join("; ")})` : ""}\n`);
+    process.stdout.write(`${b.script}: ${state} in ${b.seconds.toFixed(1)} s, load average ${b.loadAverage.join(" → ")}${b.outputs.length ? ` → ${b.outputs.join(", ")}` : ""}${b.notes.length ? ` (${b.notes.join("; ")})` : ""}\n`);
   }
   process.stdout.write(`total ${summary.totalSeconds.toFixed(0)} s of ${budgetS} s; goals met ${summary.goals.met}, missed ${summary.goals.missed.length}\nwrote ${path.relative(ROOT, file)}\n`);
   const failed = outcomes.some((b) => b.timedOut || (b.exitCode !== 0 && b.figures.length === 0));

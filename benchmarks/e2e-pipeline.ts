@@ -1,9 +1,11 @@
 // bench:e2e: the video pipeline (seed 002) pipelined vs sequential, side by side in one run, against
 // serve-local over fixture models: a generated lavfi video (testsrc2), ffmpeg decoding in its own
 // process, client-side preprocessing, HTTP inference. Offline passes alternate (P, S, P, S, …) so
-// drift hits both alike and the ratio is of medians; then one realtime pass paced at the source FPS
-// for the CV of instantaneous FPS. Goals: pipelined ≤ 0.65× sequential wall time on two cores, CV < 0.05.
+// drift hits both alike and the ratio is of medians; then one realtime pass, paced at the source FPS
+// when the pipeline sustains it (else below, and said so), for the CV of instantaneous FPS.
+// Goals: pipelined ≤ 0.65× sequential wall time on two cores, CV < 0.05 in realtime mode.
 import { existsSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { command, runCli } from "../src/cli.ts";
@@ -34,6 +36,7 @@ interface Flags {
   stride: string;
   rounds: string;
   components?: string;
+  inFlight: string;
   preprocess: "python" | "onnx";
 }
 
@@ -47,6 +50,7 @@ const program = command("bench:e2e", "Video e2e pipelined vs sequential (offline
   .option("--stride <n>", "distance between a clip's frames", "2")
   .option("--rounds <n>", "offline pipelined/sequential pairs (medians are reported)", "3")
   .option("--components <names>", "families or components to run (default: every routed family)")
+  .option("--in-flight <n>", "inference requests in flight in pipelined passes", "1")
   .option("--preprocess <form>", "preprocess steps of the served repository: python or onnx", "onnx");
 
 function int(flag: string, v: string, min: number): number {
@@ -97,45 +101,61 @@ await runCli(async () => {
     console.log(`serve-local on ${url} (${f.preprocess} preprocess steps, fixture models)`);
   }
   try {
-    const passes: PassPlan[] = [];
-    for (let i = 0; i < rounds; i++) passes.push({ mode: "offline", pipelined: true }, { mode: "offline", pipelined: false });
-    passes.push({ mode: "realtime", pipelined: true });
-    const run = await runE2e(httpE2eServer(url), {
+    const load0 = loadavg();
+    const sampling = { start: 0, numFrames: int("--num-frames", f.numFrames, 1), stride: int("--stride", f.stride, 1) };
+    const common = {
       videoFile,
       catalog,
-      passes,
-      sampling: { start: 0, numFrames: int("--num-frames", f.numFrames, 1), stride: int("--stride", f.stride, 1) },
+      sampling,
       ...(f.components ? { components: f.components.split(",").map((s) => s.trim()) } : {}),
+      inFlight: int("--in-flight", f.inFlight, 1),
       outDir: OUT,
       prefix: "e2e-bench",
-      log: (l) => console.log(l),
-    });
-    const s = run.summary;
-    const of = (mode: string, pipelined: boolean) => s.passes.filter((p) => p.mode === mode && p.pipelined === pipelined);
-    const pipelined = figures(of("offline", true));
-    const sequential = figures(of("offline", false));
-    const realtime = figures(of("realtime", true));
+      log: (l: string) => console.log(l),
+    };
+    // 1. offline, alternating pipelined and sequential passes so drift on a shared machine hits both
+    const passes: PassPlan[] = [];
+    for (let i = 0; i < rounds; i++) passes.push({ mode: "offline", pipelined: true }, { mode: "offline", pipelined: false });
+    const offline = await runE2e(httpE2eServer(url), { ...common, passes });
+    const of = (pipelined: boolean) => offline.summary.passes.filter((p) => p.pipelined === pipelined);
+    const pipelined = figures(of(true));
+    const sequential = figures(of(false));
     const ratio = pipelined.wallS / sequential.wallS;
+
+    // 2. realtime at the source's frame rate when the pipeline sustains it with 25 % to spare; else at
+    //    80 % of what it sustains (a live source faster than the deployment cannot be kept up with)
+    const sustainable = video.fps * pipelined.realtimeFactor;
+    const paceFps = sustainable >= 1.25 * video.fps ? video.fps : Math.max(0.5, Math.floor(sustainable * 0.8 * 2) / 2);
+    const paceNote = paceFps === video.fps ? `the source rate, ${video.fps} FPS` : `${paceFps} FPS: the pipeline sustains ${pipelined.realtimeFactor.toFixed(2)}× real time (${sustainable.toFixed(1)} FPS of source video) here, so the source rate (${video.fps} FPS) cannot be kept`;
+    console.log(`realtime pass paced at ${paceNote}`);
+    const live = await runE2e(httpE2eServer(url), { ...common, paceFps, passes: [{ mode: "realtime", pipelined: true }] });
+    const realtime = { ...figures(live.summary.passes), paceFps, sourceFps: video.fps, pace: paceNote };
+
     const result = {
       bench: "e2e-pipeline",
       date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      loadAverage: [load0[0], loadavg()[0]].map((x) => Math.round(x! * 100) / 100),
       url,
       server: f.url ? "given" : `serve-local, fixture models, ${f.preprocess} preprocess steps`,
       video: { file: path.relative(ROOT, videoFile), source: "lavfi testsrc2, mpeg4", ...video },
-      sampling: s.sampling,
-      routing: s.routing.resolved_model_mapping,
-      requestsPerPass: s.passes[0]?.requests,
+      sampling: offline.summary.sampling,
+      routing: offline.summary.routing.resolved_model_mapping,
+      requestsPerPass: offline.summary.passes[0]?.requests,
+      compared: "the same passes over the same video: pipelined (ffmpeg decoding in its own process, flows on a preprocess thread, HTTP on the main thread, bounded queues) vs sequential (decode, preprocess, infer one clip at a time)",
       offline: { pipelined, sequential },
       realtime: { pipelined: realtime },
       ratios: { pipelinedOverSequential: ratio },
       goals: { pipelinedAtMost065: ratio <= 0.65, realtimeCvUnder005: realtime.instantFpsCv < 0.05 },
-      run: path.relative(ROOT, run.store.dir),
+      runs: [path.relative(ROOT, offline.store.dir), path.relative(ROOT, live.store.dir)],
     };
     await writeJsonAtomic(path.join(OUT, "e2e-pipeline.json"), result);
-    console.log(`\n${formatE2eTable(s)}`);
+    console.log(`\n${formatE2eTable(offline.summary)}\n\n${formatE2eTable(live.summary)}`);
     console.log(`\noffline wall time, median of ${rounds}: pipelined ${pipelined.wallS.toFixed(2)} s, sequential ${sequential.wallS.toFixed(2)} s → ratio ${ratio.toFixed(3)} (goal <= 0.65: ${result.goals.pipelinedAtMost065 ? "met" : "MISSED"})`);
-    console.log(`realtime (paced at ${video.fps} fps): CV of instantaneous FPS ${realtime.instantFpsCv.toFixed(4)} (goal < 0.05: ${result.goals.realtimeCvUnder005 ? "met" : "MISSED"}), p95 ${realtime.p95Ms.toFixed(0)} ms, jitter ${realtime.jitterMs.toFixed(1)} ms`);
-    console.log(`wrote ${path.relative(ROOT, path.join(OUT, "e2e-pipeline.json"))} and ${result.run}/`);
+    console.log(`realtime (paced at ${paceFps} FPS): CV of instantaneous FPS ${realtime.instantFpsCv.toFixed(4)} (goal < 0.05: ${result.goals.realtimeCvUnder005 ? "met" : "MISSED"}), p95 ${realtime.p95Ms.toFixed(0)} ms, jitter ${realtime.jitterMs.toFixed(1)} ms`);
+    console.log(`load average ${result.loadAverage.join(" → ")} on ${result.cpus} CPUs`);
+    console.log(`wrote ${path.relative(ROOT, path.join(OUT, "e2e-pipeline.json"))}, ${result.runs.join(", ")}`);
     return result.goals.pipelinedAtMost065 && result.goals.realtimeCvUnder005 ? 0 : 1;
   } finally {
     await stop();

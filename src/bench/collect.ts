@@ -78,6 +78,20 @@ const ADAPTERS: Record<string, readonly Row[]> = {
     { path: "ratios.coldCopyVsCpR", name: "synth-repo cold --copy / cp -r", unit: "×" },
     { path: "ratios.warmVsCpR", name: "synth-repo warm / cp -r", unit: "×" },
   ],
+  "serve-overhead": [
+    { path: "ms.ensembleInProcessP50", name: "ensemble in-process (ONNX Runtime, the floor) p50", unit: "ms" },
+    { path: "ms.ensembleHttpP50", name: "ensemble over HTTP (serve-local, binary) p50", unit: "ms" },
+    { path: "ratios.ensembleHttpOverInProcess", name: "ensemble over HTTP / in-process", unit: "×", goal: "<= 1.05×", passPath: "goals.ensembleHttpAtMost105" },
+    { path: "ratios.fetchOverHttpTransport", name: "client fetch transport / node:http", unit: "×" },
+    { path: "ms.requestJsonP50", name: "512² UINT8 request as JSON p50", unit: "ms" },
+    { path: "ms.requestBinaryP50", name: "512² UINT8 request binary p50", unit: "ms" },
+    { path: "ratios.binaryOverJson", name: "binary / JSON request", unit: "×", goal: "<= 0.2×", passPath: "goals.binaryAtMost02OfJson" },
+  ],
+  "preprocess-step": [
+    { path: "ms.pythonP50", name: "preprocess 512², Python step p50", unit: "ms" },
+    { path: "ms.onnxP50", name: "preprocess 512², ONNX step p50", unit: "ms" },
+    { path: "ratios.onnxOverPython", name: "ONNX step / Python step", unit: "×", goal: "<= 0.2×", passPath: "goals.onnxAtMost02OfPython" },
+  ],
   "e2e-pipeline": [
     { path: "offline.pipelined.wallS", name: "video e2e offline, pipelined", unit: "s" },
     { path: "offline.sequential.wallS", name: "video e2e offline, sequential", unit: "s" },
