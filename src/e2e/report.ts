@@ -13,7 +13,7 @@ function passRow(p: PassSummary): (string | number)[] {
   const f = p.figures;
   const s = f.stages;
   return [
-    p.name,
+    p.paceFps !== undefined ? `${p.name} @ ${fmt(p.paceFps)} FPS` : p.name,
     f.clips,
     f.frames,
     (f.wallMs / 1000).toFixed(2),

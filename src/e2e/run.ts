@@ -53,6 +53,8 @@ export interface PassResult {
   queueMax?: { frames: number; clips: number; prepared: number };
   /** Video seconds covered per wall second (1 = real time). */
   realtimeFactor: number;
+  /** Frames per second the source released in realtime mode. */
+  paceFps?: number;
   framesDecoded: number;
 }
 
@@ -209,6 +211,7 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
     requests,
     ...(queueMax ? { queueMax } : {}),
     realtimeFactor: covered / ((wallMs - (origin ?? 0)) / 1000),
+    ...(o.mode === "realtime" ? { paceFps: fps } : {}),
     framesDecoded: decoder.count,
   };
 }
