@@ -3,15 +3,16 @@
 // p99, counts that match between summary.json and results.jsonl), --compare, and the errors a user
 // meets (unknown model, nothing listening).
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BenchSummary, ResultLine } from "../src/bench/summary.ts";
 import type { E2eSummary } from "../src/e2e/e2e.ts";
 import { requireFfmpeg } from "../src/e2e/ffmpeg.ts";
 import { makeTestVideo } from "../src/e2e/test-video.ts";
-import { closedPort, runScript, serveFixtures, type ServedFixtures } from "./support/bench-serve-local.ts";
+import { closedPort, REPO_ROOT, runScript, serveFixtures, type ServedFixtures } from "./support/bench-serve-local.ts";
 
 let served: ServedFixtures;
 let out: string;
@@ -77,6 +78,34 @@ describe("npm run bench against serve-local", () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/midas_256\s*│\s*1\s*│\s*[\d.]+ → [\d.]+\s*│\s*[+-][\d.]+ %/);
     expect(c.stdout).toMatch(/yolo11x_320\s*│\s*1\s*│\s*[\d.]+ → —/);
+  });
+
+  it("Ctrl-C mid-run keeps a valid partial summary marked interrupted, and exits 1", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bench-int-"));
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/bench.ts", "--url", served.server.url, "--models", "clip_text,midas_256,yolo11x_320", "--repeats", "400", "--warmup", "0", "--out", dir, "--no-memory"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    // wait for the first finished measurement in summary.json, then interrupt
+    let summaryFile = "";
+    for (let i = 0; i < 300 && !summaryFile; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const runs = existsSync(dir) ? await readdir(dir) : [];
+      const f = runs[0] ? join(dir, runs[0], "summary.json") : "";
+      if (f && existsSync(f) && (JSON.parse(await readFile(f, "utf8")) as BenchSummary).measurements.length > 0) summaryFile = f;
+    }
+    expect(summaryFile, "no measurement finished in 30 s").not.toBe("");
+    child.kill("SIGINT");
+    expect(await exited).toBe(1);
+    expect(stderr).toContain("interrupted; the partial summary is in");
+    const s = JSON.parse(await readFile(summaryFile, "utf8")) as BenchSummary;
+    expect(s.status).toBe("interrupted");
+    expect(s.measurements.length).toBeGreaterThanOrEqual(1);
+    expect(s.measurements.length).toBeLessThan(3);
+    expect(s.measurements[0]).toMatchObject({ model: "clip_text", status: "ok", ok: 400 });
+    const lines = (await readFile(join(dirname(summaryFile), "results.jsonl"), "utf8")).trim().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(400);
+    expect(existsSync(join(dirname(summaryFile), "report.html"))).toBe(true);
   });
 
   it("an unknown model exits 2 naming it and the server's models; nothing listening exits 1", async () => {

@@ -22,6 +22,11 @@ export function fmt(v: number): string {
   return v.toPrecision(3);
 }
 
+/** A tick label: the round number as it is (50, 0.2, 1500), no padding zeros. */
+function tick(v: number): string {
+  return String(Number(v.toPrecision(6)));
+}
+
 /** About `count` round tick values from at or below `lo` up to the first at or above `hi`. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
@@ -70,7 +75,7 @@ export function barChart(rows: readonly BarRow[], o: { title: string; unit: stri
   const parts: string[] = [];
   const axisY = top + rows.length * rowH + 4;
   for (const t of ticks) {
-    parts.push(`<line x1="${x(t).toFixed(1)}" y1="${top - 4}" x2="${x(t).toFixed(1)}" y2="${axisY}" stroke="#ddd"/>`, text(x(t), axisY + 12, fmt(t), 'text-anchor="middle" fill="#555"'));
+    parts.push(`<line x1="${x(t).toFixed(1)}" y1="${top - 4}" x2="${x(t).toFixed(1)}" y2="${axisY}" stroke="#ddd"/>`, text(x(t), axisY + 12, tick(t), 'text-anchor="middle" fill="#555"'));
   }
   rows.forEach((r, i) => {
     const y = top + i * rowH;
@@ -151,10 +156,10 @@ export function lineChart(series: readonly Series[], o: { title: string; xLabel:
   const xTicks = logX ? decadeTicks(xLo, xHi) : niceTicks(xLo, xHi).filter((t) => inside(t, xLo, xHi));
   for (const t of xTicks) {
     const px = X(t);
-    parts.push(`<line x1="${px.toFixed(1)}" y1="${top}" x2="${px.toFixed(1)}" y2="${height - bottom}" stroke="#eee"/>`, text(px, height - bottom + 14, fmt(t), 'text-anchor="middle" fill="#555"'));
+    parts.push(`<line x1="${px.toFixed(1)}" y1="${top}" x2="${px.toFixed(1)}" y2="${height - bottom}" stroke="#eee"/>`, text(px, height - bottom + 14, tick(t), 'text-anchor="middle" fill="#555"'));
   }
   for (const t of niceTicks(yLo, yHi, 4).filter((v) => inside(v, yLo, yHi))) {
-    parts.push(`<line x1="${left}" y1="${Y(t).toFixed(1)}" x2="${width - right}" y2="${Y(t).toFixed(1)}" stroke="#eee"/>`, text(left - 4, Y(t) + 4, fmt(t), 'text-anchor="end" fill="#555"'));
+    parts.push(`<line x1="${left}" y1="${Y(t).toFixed(1)}" x2="${width - right}" y2="${Y(t).toFixed(1)}" stroke="#eee"/>`, text(left - 4, Y(t) + 4, tick(t), 'text-anchor="end" fill="#555"'));
   }
   parts.push(`<rect x="${left}" y="${top}" width="${width - left - right}" height="${height - top - bottom}" fill="none" stroke="#999"/>`);
   series.forEach((s, i) => {
