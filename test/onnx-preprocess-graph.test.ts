@@ -72,7 +72,7 @@ describe("buildNormalizeGraph", () => {
     expect(Array.from(out.input1 as Float32Array)).toEqual(Array.from(expected(b, h, w, norm)));
   });
 
-  it("uses exactly Cast, Div, Sub, Div, Transpose per input, in that order", () => {
+  it("uses exactly Transpose (on the bytes), Cast, Div, Sub, Div per input, in that order", () => {
     const bytes = buildNormalizeGraph({
       inputs: [{ name: "a", dtype: "UINT8", dims: [1, 4, 4, 3] }, { name: "b", dtype: "UINT8", dims: [1, 4, 4, 3] }],
       outputs: [{ name: "x", dtype: "FP32", dims: [1, 3, 4, 4] }, { name: "y", dtype: "FP32", dims: [1, 3, 4, 4] }],
@@ -81,9 +81,9 @@ describe("buildNormalizeGraph", () => {
     });
     const model = decodeAs<Model>(ModelProto, bytes);
     const ops = (model.graph?.node ?? []).map((n) => n.op_type);
-    const chain = ["Cast", "Div", "Sub", "Div", "Transpose"];
+    const chain = ["Transpose", "Cast", "Div", "Sub", "Div"];
     expect(ops).toEqual([...chain, ...chain]);
-    expect(model.graph?.initializer?.map((t) => [t.name, (t.dims ?? []).map(Number)])).toEqual([["divisor", []], ["mean", [1, 1, 1, 3]], ["std", [1, 1, 1, 3]]]);
+    expect(model.graph?.initializer?.map((t) => [t.name, (t.dims ?? []).map(Number)])).toEqual([["divisor", []], ["mean", [1, 3, 1, 1]], ["std", [1, 3, 1, 1]]]);
   });
 
   it("refuses an input that is not UINT8 [1,H,W,3] or an output of the wrong shape, naming the field", () => {
