@@ -72,19 +72,21 @@ describe("clip sampling", () => {
 describe("run figures", () => {
   const clip = (index: number, readyAtMs: number, doneAtMs: number, frames = 4): ClipTiming => ({ index, frames, readyAtMs, doneAtMs, decodeMs: 10, preprocessMs: 20, inferMs: 70 });
 
-  it("steady completions give CV 0, zero jitter and the expected FPS", () => {
-    const f = runFigures([clip(0, 50, 100), clip(1, 150, 200), clip(2, 250, 300), clip(3, 350, 400)], 400);
-    expect(f.meanFps).toBeCloseTo(16 / 0.4, 9);
-    expect(f.instantFps).toEqual([40, 40, 40]);
+  it("steady completions give CV 0, zero jitter and the expected FPS; the first interval is the fill, reported apart", () => {
+    const f = runFigures([clip(0, 50, 100), clip(1, 150, 160), clip(2, 250, 260), clip(3, 350, 360)], 360);
+    expect(f.meanFps).toBeCloseTo(16 / 0.36, 9);
+    expect(f.instantFps).toEqual([40, 40]);
+    expect(f.fillIntervalFps).toBeCloseTo(4 / 0.06, 9);
     expect(f.instantFpsCv).toBe(0);
     expect(f.jitterMs).toBe(0);
-    expect(f.latencyMs.p50).toBe(50);
+    expect(f.latencyMs.p50).toBe(10);
     expect(f.stages).toMatchObject({ decodeMs: 40, preprocessMs: 80, inferMs: 280, share: { decode: 0.1, preprocess: 0.2, infer: 0.7 } });
   });
 
   it("uneven completions show up as jitter and CV", () => {
-    const f = runFigures([clip(0, 0, 100), clip(1, 100, 150), clip(2, 200, 300), clip(3, 300, 350)], 350);
-    // intervals 50, 150, 50 ms → instantaneous 80, 26.7, 80 FPS
+    const f = runFigures([clip(0, 0, 100), clip(1, 100, 200), clip(2, 200, 250), clip(3, 300, 400), clip(4, 400, 450)], 450);
+    // steady intervals 50, 150, 50 ms → instantaneous 80, 26.7, 80 FPS
+    expect(f.instantFps.map((x) => Math.round(x))).toEqual([80, 27, 80]);
     expect(f.jitterMs).toBeCloseTo(Math.sqrt(((50 - 250 / 3) ** 2 * 2 + (150 - 250 / 3) ** 2) / 3), 9);
     expect(f.instantFpsCv).toBeGreaterThan(0.3);
     expect(f.latencyMs.p95).toBeLessThanOrEqual(f.latencyMs.p99);

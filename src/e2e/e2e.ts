@@ -122,7 +122,9 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
       return server.infer(m, i, out);
     };
     const frame = syntheticFrame(video.width, video.height, 0);
-    const warmClip = { index: -1, frameIndices: [0, 1], frames: [frame, syntheticFrame(video.width, video.height, 1)], readyAtMs: 0 };
+    // a clip as long as the passes' (at least 2 frames for optical flow), so every flow is compiled hot
+    const warmFrames = Array.from({ length: Math.max(2, sampling.numFrames) }, (_, t) => syntheticFrame(video.width, video.height, t));
+    const warmClip = { index: -1, frameIndices: warmFrames.map((_, t) => t), frames: warmFrames, readyAtMs: 0 };
     summary.setup.prompts = await embedPrompts(counting, flows, frame);
     if (o.passes.some((p) => !p.pipelined) || (o.preprocessOn ?? "thread") === "main") await answerClip(await startClipFlows(warmClip.frames, flows), counting);
     if (o.passes.some((p) => p.pipelined) && (o.preprocessOn ?? "thread") === "thread") {

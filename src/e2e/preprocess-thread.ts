@@ -3,7 +3,8 @@
 // seed 002 puts decoding and preprocessing in DataLoader workers for the same reason. The worker
 // (preprocess-worker.ts) runs the component flows; each request it makes comes here as a message,
 // the main thread sends it to the server and posts the answer back. Frames go over as copies of their
-// own bytes (transferred); tensors are structured-cloned.
+// own bytes and answers' tensors are transferred; requests' tensors are copied (a flow may read its
+// inputs again after the answer, as CLIP text does with its token ids).
 //
 // The worker is TypeScript: it registers tsx's loader (a devDependency every script here runs under)
 // before importing the entry, so it runs the same under tsx and vitest.
@@ -135,8 +136,10 @@ export class PreprocessThread {
     return requests;
   }
 
+  /** Posts an answer; the outputs' buffers move to the thread (this one has no further use for them). */
   answer(id: number, outputs: Tensor[] | undefined, error?: string): void {
-    this.worker.postMessage({ type: "answer", id, ...(outputs ? { outputs } : {}), ...(error !== undefined ? { error } : {}) } satisfies ToWorker);
+    const transfer = [...new Set((outputs ?? []).map((t) => t.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer))];
+    this.worker.postMessage({ type: "answer", id, ...(outputs ? { outputs } : {}), ...(error !== undefined ? { error } : {}) } satisfies ToWorker, transfer);
   }
 
   private onMessage(m: ToMain | { type: "fatal"; message: string }): void {
