@@ -3,8 +3,8 @@
 // seed 002 puts decoding and preprocessing in DataLoader workers for the same reason. The worker
 // (preprocess-worker.ts) runs the component flows; each request it makes comes here as a message,
 // the main thread sends it to the server and posts the answer back. Frames go over as copies of their
-// own bytes and answers' tensors are transferred; requests' tensors are copied (a flow may read its
-// inputs again after the answer, as CLIP text does with its token ids).
+// own bytes and answers' tensors are transferred; requests' tensors are copied once and the copies
+// transferred (a flow may read its inputs again after the answer, as CLIP text does with its ids).
 //
 // The worker is TypeScript: it registers tsx's loader (a devDependency every script here runs under)
 // before importing the entry, so it runs the same under tsx and vitest.

@@ -6,21 +6,23 @@ import type { Infer, Tensor } from "../pipeline/tensor.ts";
 import { startFlows, type RoutedFlows } from "./flows.ts";
 import type { ToMain, ToWorker } from "./preprocess-thread.ts";
 
+if (!parentPort) throw new Error("preprocess-worker.ts runs as a worker thread");
 const port = parentPort;
-if (!port) throw new Error("preprocess-worker.ts runs as a worker thread");
 
 let flows: RoutedFlows = {};
 let nextCall = 0;
 const pending = new Map<number, { resolve: (t: Tensor[]) => void; reject: (e: unknown) => void }>();
-const post = (m: ToMain) => port.postMessage(m);
+const post = (m: ToMain, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 function inferFor(clip: number): Infer {
   return (model, inputs, outputs) =>
     new Promise<Tensor[]>((resolve, reject) => {
       const id = nextCall++;
       pending.set(id, { resolve, reject });
-      // inputs are copied, not transferred: a flow may read its inputs after the answer (CLIP's ids)
-      post({ type: "call", clip, id, model, inputs: [...inputs], outputs: [...outputs] });
+      // A flow may read its inputs after the answer (CLIP reads its token ids), so they are not
+      // given away: each is copied once and the copy transferred (a structured clone copies twice).
+      const copies = inputs.map((t) => ({ ...t, data: t.data.slice() }));
+      post({ type: "call", clip, id, model, inputs: copies, outputs: [...outputs] }, copies.map((t) => t.data.buffer as ArrayBuffer));
     });
 }
 
