@@ -175,13 +175,13 @@ describe("bench:all's reading of other benchmarks' results", () => {
   });
 
   it("unknown outputs are read generically: timings, ratios and stated goals", () => {
-    const c = collectFigures("benchmarks/out/serve-overhead.json", { bench: "serve", ratios: { httpOverInProcess: 1.8 }, binary: { p50Ms: 4.2 }, json: { p50Ms: 9.1 }, count: 30, goals: { binaryFasterThanJson: true } });
+    const c = collectFigures("benchmarks/out/grpc-overhead.json", { bench: "grpc", ratios: { httpOverInProcess: 1.8 }, binary: { p50Ms: 4.2 }, json: { p50Ms: 9.1 }, count: 30, goals: { binaryFasterThanJson: true } });
     expect(c.figures).toEqual([
       { name: "ratios.httpOverInProcess", value: 1.8, unit: "×" },
       { name: "binary.p50Ms", value: 4.2, unit: "ms" },
       { name: "json.p50Ms", value: 9.1, unit: "ms" },
       { name: "goal binaryFasterThanJson", value: 1, unit: "", goal: "binaryFasterThanJson", pass: true },
     ]);
-    expect(c.notes).toEqual(["no adapter for serve-overhead: figures read generically"]);
+    expect(c.notes).toEqual(["no adapter for grpc-overhead: figures read generically"]);
   });
 });
