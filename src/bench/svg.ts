@@ -2,7 +2,8 @@
 // stacked bars (stage splits) and line charts (CDFs, FPS over time). Strings in, a string out; no
 // library, no script, so a report opens from disk in any browser and diffs as text.
 
-const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+// Tableau 20: ten hues, each dark then light, so up to 20 series stay apart.
+const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#79706e", "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d", "#499894", "#86bcb6", "#f1ce63", "#d37295", "#fabfd2", "#d4a6c8"];
 
 export function color(i: number): string {
   return PALETTE[i % PALETTE.length]!;
