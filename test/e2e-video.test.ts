@@ -77,7 +77,7 @@ describe("video e2e", () => {
     expect(median(rt!.figures.instantFps)).toBeGreaterThan(6);
     expect(median(rt!.figures.instantFps)).toBeLessThan(16);
     // offline takes what it needs (ffmpeg's start-up, then a few ms per clip), not the frames' span
-    expect(off!.figures.wallMs).toBeLessThan(rt!.figures.wallMs - 500);
+    expect(off!.figures.wallMs).toBeLessThan(rt!.figures.wallMs);
   });
 
   it("bad input: not a video, a video below the smallest branch, an unknown component, no server, no ffmpeg", async () => {
