@@ -18,7 +18,7 @@ import { command, runCli } from "../src/cli.ts";
 import { KServeClient, type Tensor } from "../src/client/index.ts";
 import { tritonDataType } from "../src/config/index.ts";
 import { encodeInferRequest } from "../src/kserve/index.ts";
-import { alternate, convNet, image, imageBytes, meanOfImage, nchw, OUT, onnxConfig, round, startServeLocal, tempRepo, writeModel, writeOnnxNormalize } from "./serve-bench-repo.ts";
+import { alternate, CONV_NET_OUT, convNet, image, imageBytes, meanOfImage, nchw, OUT, onnxConfig, round, startServeLocal, tempRepo, writeModel, writeOnnxNormalize } from "./serve-bench-repo.ts";
 
 const int = (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError("a positive integer");
@@ -46,13 +46,13 @@ const MEAN_SIZE = 512;
 async function buildRepo(repo: string, s: number): Promise<{ pre: string; net: string }> {
   const dir = (m: string) => path.join(repo, m, "1", "model.onnx");
   await writeOnnxNormalize(repo, `bench_pre_${s}`, image(s), nchw(s, "input"));
-  await writeModel(repo, onnxConfig(`bench_net_${s}`, [nchw(s, "input")], [{ name: "embedding", dtype: "FP32", dims: [1, 64] }]), { "model.onnx": convNet(s, "input", "embedding") });
+  await writeModel(repo, onnxConfig(`bench_net_${s}`, [nchw(s, "input")], [{ name: "embedding", dtype: "FP32", dims: [1, CONV_NET_OUT] }]), { "model.onnx": convNet(s, "input", "embedding") });
   await writeModel(repo, {
     name: `bench_${s}`,
     platform: "ensemble",
     max_batch_size: 0,
     input: [{ name: "INPUT__0", data_type: tritonDataType("UINT8"), dims: [1, s, s, 3] }],
-    output: [{ name: "OUTPUT__0", data_type: tritonDataType("FP32"), dims: [1, 64] }],
+    output: [{ name: "OUTPUT__0", data_type: tritonDataType("FP32"), dims: [1, CONV_NET_OUT] }],
     ensemble_scheduling: {
       step: [
         { model_name: `bench_pre_${s}`, model_version: -1, input_map: { INPUT__0: "INPUT__0" }, output_map: { input: "preprocessed" } },
@@ -95,7 +95,7 @@ await runCli(async () => {
       if (!agree) throw new Error("the ensemble over HTTP and the in-process chain disagree: the comparison would be meaningless");
 
       const load0 = loadavg()[0]!;
-      console.log(`ensemble bench_${s}: UINT8 [1,${s},${s},3] → ONNX normalize → conv net → FP32 [1,64]; ${f.runs} runs per side, alternating blocks of ${f.block}`);
+      console.log(`ensemble bench_${s}: UINT8 [1,${s},${s},3] → ONNX normalize → conv net (~2.1 GMAC) → FP32 [1,${CONV_NET_OUT}]; ${f.runs} runs per side, alternating blocks of ${f.block}`);
       // The floor of any exchange with another process on this machine: an empty GET round trip.
       const live = async () => client.live();
       const t1 = await alternate({ inProcess, http, httpFetch, live }, { runs: f.runs, warmup: f.warmup, block: f.block });
