@@ -101,3 +101,50 @@ export function elementCount(dims: readonly number[]): number {
 export function tensorByteSize(d: DType, dims: readonly number[]): number {
   return dtypeInfo(d).byteSize * elementCount(dims);
 }
+
+// IEEE half precision as JavaScript numbers (JSON tensors, fixtures): no Float16Array in Node 20.
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half bits → number. */
+export function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** float32 value → IEEE half bits, round to nearest even (what ONNX Runtime's Cast does). */
+export function numberToHalf(v: number): number {
+  f32[0] = v;
+  const x = u32[0] as number;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let out = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    if (rest > half || (rest === half && out & 1)) out++;
+    return sign | out;
+  }
+  let out = mant >>> 13;
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && out & 1)) {
+    out++;
+    if (out === 0x400) {
+      out = 0;
+      e++;
+      if (e >= 31) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | out;
+}

@@ -2,8 +2,7 @@
 // on the received buffer where alignment allows, so a large binary input is never copied), and JSON
 // `data` ⇄ typed arrays (row-major; BOOL as true/false; INT64/UINT64 as JS numbers; FP16/BF16 as
 // numbers). BYTES has no fixed element size and is refused with a message saying so.
-import { dtypeInfo, elementCount, isDType, type DType, type DTypeInfo } from "../dtype.ts";
-import { halfToNumber, numberToHalf } from "../fixtures/tensor.ts";
+import { dtypeInfo, elementCount, halfToNumber, isDType, numberToHalf, type DType, type DTypeInfo } from "../dtype.ts";
 import { ProtocolError } from "./error.ts";
 
 /** Typed arrays the dtype table maps tensors onto (FP16, BF16 as raw uint16 bits; BOOL as 0/1 bytes). */

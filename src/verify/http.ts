@@ -50,7 +50,7 @@ export class HttpKServeServer implements KServeServer {
 
   async modelMetadata(model: string, o: CallOptions = {}): Promise<ModelMetadata> {
     const m = await this.client.modelMetadata(model, o);
-    return { ...m, inputs: m.inputs ?? [], outputs: m.outputs ?? [] } as ModelMetadata;
+    return { ...m, inputs: m.inputs ?? [], outputs: m.outputs ?? [] };
   }
 
   infer(model: string, inputs: readonly Tensor[], outputs: readonly string[], o: CallOptions = {}): Promise<Tensor[]> {

@@ -6,21 +6,10 @@ import type { CatalogBranch } from "../spec/catalog.ts";
 import type { TensorSpec } from "../spec/schema.ts";
 import { entryTensors } from "../pipeline/tensor.ts";
 import type { ModelRole } from "../names.ts";
+import type { ModelMetadata } from "../kserve/types.ts";
 
-export interface MetadataTensor {
-  name: string;
-  datatype: string;
-  shape: number[];
-}
-
-/** The part of the model metadata response the comparison reads. */
-export interface ModelMetadata {
-  name: string;
-  versions?: string[];
-  platform?: string;
-  inputs: MetadataTensor[];
-  outputs: MetadataTensor[];
-}
+/** The model metadata response (GET /v2/models/{m}), as the protocol layer defines it. */
+export type { ModelMetadata };
 
 export interface SpecModel {
   model: string;
