@@ -4,25 +4,19 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import type { LevelResult } from "./measure.ts";
 import type { LatencyStats } from "./stats.ts";
 
 export const SUMMARY_KIND = "triton-deploy.bench";
 
-export interface Measurement {
+/** The counts and timing of one level come from measure.ts; a measurement adds who and the statistics. */
+export interface Measurement extends Pick<LevelResult, "concurrency" | "requests" | "ok" | "errors" | "wallMs" | "throughput"> {
   model: string;
   /** Catalog facts when the model is one of the catalog's (absent for other servers' models). */
   family?: string;
   branch?: string;
   size?: number;
   role?: string;
-  concurrency: number;
-  /** Requests started in the timed part, and how they ended. */
-  requests: number;
-  ok: number;
-  errors: number;
-  wallMs: number;
-  /** Successful requests per second. */
-  throughput: number;
   /** Over the successful requests; absent when none succeeded. */
   latencyMs?: LatencyStats;
   /** Each successful request's latency, in completion order (for the CDF). */

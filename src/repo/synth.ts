@@ -39,9 +39,9 @@ export interface SynthResult {
 export async function synthRepo(opts: SynthOptions): Promise<SynthResult> {
   const catalog = await loadCatalog(opts.specsDir);
   const selection = opts.select ? await opts.select(catalog) : { branches: readyBranches(catalog), profile: null };
-  const planned = selection.branches.filter((b) => b.branch.status !== "planned");
-  if (planned.length === 0) throw new UserError({ file: opts.specsDir, message: "no ready branch to put in the repository", hint: "mark a branch status: ready, or choose another profile" });
-  const validated = await validateExports(catalog, planned, opts.onnxRoot);
+  const ready = selection.branches.filter((b) => b.branch.status === "ready");
+  if (ready.length === 0) throw new UserError({ file: opts.specsDir, message: "no ready branch to put in the repository", hint: "mark a branch status: ready, or choose another profile" });
+  const validated = await validateExports(catalog, ready, opts.onnxRoot);
   const specs: Record<string, string> = {};
   for (const f of await familySpecFiles(opts.specsDir)) specs[displayPath(f)] = sha256Of(await readFile(f));
   const origin = { specs, profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
