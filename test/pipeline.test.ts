@@ -16,7 +16,10 @@ import {
   letterboxGeometry,
   letterboxImage,
   letterboxTensor,
+  BufferPool,
+  nchwFloat,
   nonMaxSuppression,
+  tensorBuffers,
   parseResolution,
   PIPELINE_PROMPT_COUNT,
   resizeBilinear,
@@ -79,6 +82,68 @@ describe("bilinear resize (half-pixel centres)", () => {
     // src = (d + 0.5)/2 − 0.5: −0.25 → 0 (clamped), 0.25, 0.75, 1.25 → 1 (clamped)
     expect([...resizeBilinear(two, 4, 1).data].filter((_, i) => i % 3 === 0)).toEqual([0, 50, 150, 200]);
   });
+
+  /** The textbook formula, one output byte at a time, rounded with Math.round. */
+  const direct = (f: RgbFrame, W: number, H: number): Uint8Array => {
+    const tap = (src: number, dst: number, d: number) => {
+      const s = Math.min(Math.max((d + 0.5) * (src / dst) - 0.5, 0), src - 1);
+      const i = Math.floor(s);
+      return { lo: i, hi: Math.min(i + 1, src - 1), w: s - i };
+    };
+    const out = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) {
+      const ty = tap(f.height, H, y);
+      for (let x = 0; x < W; x++) {
+        const tx = tap(f.width, W, x);
+        for (let c = 0; c < 3; c++) {
+          const at = (yy: number, xx: number) => f.data[(yy * f.width + xx) * 3 + c]!;
+          const top = at(ty.lo, tx.lo) * (1 - tx.w) + at(ty.lo, tx.hi) * tx.w;
+          const bottom = at(ty.hi, tx.lo) * (1 - tx.w) + at(ty.hi, tx.hi) * tx.w;
+          out[(y * W + x) * 3 + c] = Math.round(top * (1 - ty.w) + bottom * ty.w);
+        }
+      }
+    }
+    return out;
+  };
+
+  it("gives the bytes of the direct formula, up and down, in a pooled buffer full of old bytes too", () => {
+    const noisy = (w: number, h: number, seed: number) => frame(w, h, (x, y) => ((x * 7919 + y * 104729 + seed * 31) ^ (x * y)) & 255);
+    const pool = new BufferPool();
+    for (const [w, h, W, H] of [[64, 36, 51, 51], [64, 36, 22, 22], [192, 108, 45, 45], [10, 5, 64, 64], [7, 3, 5, 9], [1, 1, 4, 4], [64, 36, 64, 35]] as const) {
+      const f = noisy(w, h, W);
+      const want = direct(f, W, H);
+      expect(resizeBilinear(f, W, H).data).toEqual(want);
+      pool.give(new Uint8Array(W * H * 3).fill(0xab).buffer);
+      const pooled = resizeBilinear(f, W, H, pool);
+      expect(pooled.data).toEqual(want);
+    }
+    expect(pool.reused).toBe(7);
+  });
+});
+
+describe("buffer pool", () => {
+  it("gives back buffers of the exact size asked, keeps a few of each, ignores detached ones", () => {
+    const pool = new BufferPool(2);
+    const a = new ArrayBuffer(16);
+    pool.give(a);
+    pool.give(a); // once only
+    expect(pool.take(8)).not.toBe(a);
+    expect(pool.take(16)).toBe(a);
+    expect(pool.take(16)).not.toBe(a);
+    const kept = [new ArrayBuffer(4), new ArrayBuffer(4), new ArrayBuffer(4)];
+    for (const b of kept) pool.give(b);
+    expect([pool.take(4), pool.take(4), pool.take(4)].filter((b) => kept.includes(b))).toHaveLength(2);
+    const moved = new ArrayBuffer(32);
+    structuredClone(moved, { transfer: [moved] });
+    pool.give(moved);
+    expect(pool.take(32)).not.toBe(moved);
+    expect(pool.reused).toBe(3);
+  });
+
+  it("lists the distinct array buffers under tensors, for transfer lists", () => {
+    const shared = new Float32Array(8);
+    expect(tensorBuffers([{ data: shared.subarray(0, 4) }, { data: shared.subarray(4) }, { data: new Uint8Array(2) }])).toHaveLength(2);
+  });
 });
 
 describe("letterbox (no upscale, pad 114)", () => {
@@ -102,6 +167,15 @@ describe("letterbox (no upscale, pad 114)", () => {
 
   it("gives FP32 NCHW in [0, 1] with the pad at 114/255", () => {
     const { data } = letterboxTensor(syntheticFrame(100, 50, 0), 64);
+    // written straight into the planes: the same floats as letterboxing the bytes, then x / 255
+    for (const [w, h, s, pad] of [[100, 50, 64, 114], [300, 301, 320, 0], [7, 64, 32, 255], [640, 360, 640, 114]] as const) {
+      const f = syntheticFrame(w, h, 2);
+      const want = nchwFloat(letterboxImage(f, s, pad).image, 255);
+      const got = letterboxTensor(f, s, { pad }).data;
+      expect(got.length).toBe(want.length);
+      expect(got.findIndex((v, i) => !Object.is(v, want[i]))).toBe(-1); // (toEqual on a million floats takes seconds)
+      expect(Array.from(want.subarray(0, 3))).toEqual([0, 1, 2].map((i) => Math.fround(letterboxImage(f, s, pad).image.data[i * 3]! / 255)));
+    }
     expect(data.length).toBe(3 * 64 * 64);
     expect(data[0]).toBe(Math.fround(114 / 255));
     expect(Math.max(...data)).toBeLessThanOrEqual(1);
@@ -234,6 +308,42 @@ describe("component flows over a fake server", () => {
     expect(yolo).toMatchObject({ name: "images", datatype: "FP32", shape: [1, 3, 320, 320] });
     const places = runs.find((r) => r.component === "core_places365")!.result;
     expect(places).toMatchObject({ kind: "places", top5: [{ index: 364 }, { index: 363 }, { index: 362 }, { index: 361 }, { index: 360 }] });
+  });
+
+  it("hand their inputs over: a transport that moves the buffers away and gives them back to the pool changes no result", async () => {
+    const catalog = await loadCatalog("model-specs");
+    const names = ["midas_256", "raft_256", "clip_image_224", "clip_text", "yolo11x_320", "places365_resnet50_224"];
+    const routed = names.map((n) => componentBranch(findBranch(catalog, n)!));
+    const answer = (model: string, inputs: readonly Tensor[], outputs: readonly string[]): Tensor[] => {
+      const b = routed.find((r) => r.entry === model)!;
+      let seed = 0;
+      for (const t of inputs) for (let i = 0; i < t.data.length; i += 97) seed = (seed * 31 + Number(t.data[i])) % 1000003;
+      return outputs.map((name) => {
+        const spec = b.outputs.find((o) => o.name === name)!;
+        const data = new Float32Array(spec.dims.reduce((a, c) => a * c, 1)).map((_, i) => ((i * 13 + seed) % 365) / 365);
+        return { name, datatype: spec.dtype, shape: [...spec.dims], data };
+      });
+    };
+    const frames = { frame: syntheticFrame(426, 240, 0), next: syntheticFrame(426, 240, 1) };
+    const plain: Infer = async (model, inputs, outputs) => answer(model, inputs, outputs);
+    const pool = new BufferPool();
+    // like the preprocess thread: the inputs' buffers move away with the call (detached here) and come back after
+    const moving: Infer = async (model, inputs, outputs) => {
+      const out = answer(model, inputs, outputs);
+      const moved = tensorBuffers(inputs);
+      const back = structuredClone(moved, { transfer: moved });
+      for (const b of back) pool.give(b);
+      return out;
+    };
+    moving.buffers = pool;
+    const want = await runPipelineFrame(plain, routed, frames);
+    const first = await runPipelineFrame(moving, routed, frames);
+    const second = await runPipelineFrame(moving, routed, frames);
+    const results = (runs: typeof want) => runs.map((r) => [r.component, r.error, r.result]);
+    expect(results(first)).toEqual(results(want));
+    expect(results(second)).toEqual(results(want));
+    expect(want.every((r) => r.error === undefined)).toBe(true);
+    expect(pool.reused).toBeGreaterThanOrEqual(6); // the second frame's images and letterbox came from the first's
   });
 
   it("fail a component whose answer has the wrong shape or a NaN, naming model and tensor, and run the rest", async () => {

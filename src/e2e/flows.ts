@@ -5,6 +5,7 @@
 // its answer and may ask again, as CLIP text does per prompt) is the infer stage.
 import { componentBranch, runClip, runDepth, runDetections, runOpticalFlow, runPlaces, syntheticPrompts, type ComponentBranch, type ComponentResult, type Infer, type RgbFrame, type Tensor } from "../pipeline/index.ts";
 import type { CatalogBranch } from "../spec/catalog.ts";
+import { tensorBuffers, type BufferPool } from "../pipeline/buffers.ts";
 import { BoundedQueue } from "./queue.ts";
 
 /** The routed branches the run calls, by role in the per-frame flows. */
@@ -78,14 +79,18 @@ export interface ClipJob {
   results: Promise<ComponentResult[]>;
   /** Flows started (one per frame per component, one per frame pair for optical flow). */
   flowCount: number;
+  /** Where answered requests' buffers go back to (the pool the flows take from). */
+  buffers?: BufferPool;
 }
 
-/** An Infer that queues requests on `calls` instead of sending them. */
-function capturingInfer(calls: BoundedQueue<PendingCall>): Infer {
-  return (model, inputs, outputs) =>
+/** An Infer that queues requests on `calls` instead of sending them; flows take their inputs' memory from `buffers`. */
+function capturingInfer(calls: BoundedQueue<PendingCall>, buffers?: BufferPool): Infer {
+  const infer: Infer = (model, inputs, outputs) =>
     new Promise<Tensor[]>((resolve, reject) => {
       calls.put({ model, inputs, outputs, resolve, reject }).catch(reject);
     });
+  if (buffers) infer.buffers = buffers;
+  return infer;
 }
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -114,13 +119,16 @@ export async function startFlows(frames: readonly RgbFrame[], f: RoutedFlows, in
   return { results, settled: Promise.allSettled(started), flowCount: started.length };
 }
 
-/** The preprocess stage for one clip on this thread: its flows started, their requests queued on `calls`. */
-export async function startClipFlows(frames: readonly RgbFrame[], f: RoutedFlows): Promise<ClipJob> {
+/**
+ * The preprocess stage for one clip on this thread: its flows started, their requests queued on
+ * `calls`. With a pool, the flows' inputs are taken from it and answered requests' buffers go back.
+ */
+export async function startClipFlows(frames: readonly RgbFrame[], f: RoutedFlows, buffers?: BufferPool): Promise<ClipJob> {
   const calls = new BoundedQueue<PendingCall>(Number.MAX_SAFE_INTEGER, "calls");
-  const { results, settled, flowCount } = await startFlows(frames, f, capturingInfer(calls));
+  const { results, settled, flowCount } = await startFlows(frames, f, capturingInfer(calls, buffers));
   // When every flow has settled no request can come any more: end the call stream.
   void settled.then(() => calls.close());
-  return { calls, results, flowCount };
+  return { calls, results, flowCount, ...(buffers ? { buffers } : {}) };
 }
 
 /**
@@ -137,7 +145,10 @@ export async function answerClip(job: ClipJob, infer: Infer, inFlight = 1): Prom
       const call = next.value;
       requests++;
       try {
-        call.resolve(await infer(call.model, call.inputs, call.outputs));
+        const out = await infer(call.model, call.inputs, call.outputs);
+        // sent and answered: the request's buffers can carry the next requests' tensors
+        for (const b of tensorBuffers(call.inputs)) job.buffers?.give(b);
+        call.resolve(out);
       } catch (e) {
         call.reject(e);
       }

@@ -3,8 +3,8 @@
 // seed 002 puts decoding and preprocessing in DataLoader workers for the same reason. The worker
 // (preprocess-worker.ts) runs the component flows; each request it makes comes here as a message,
 // the main thread sends it to the server and posts the answer back. Frames go over as copies of their
-// own bytes and answers' tensors are transferred; requests' tensors are copied once and the copies
-// transferred (a flow may read its inputs again after the answer, as CLIP text does with its ids).
+// own bytes; requests' tensors are transferred here (a flow hands its inputs over with the call) and
+// transferred back with the answer, with the answer's tensors, so the thread reuses their memory.
 //
 // The worker is TypeScript: it registers tsx's loader (a devDependency every script here runs under)
 // before importing the entry, so it runs the same under tsx and vitest.
@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { tensorBuffers } from "../pipeline/buffers.ts";
 import type { Infer, Tensor } from "../pipeline/tensor.ts";
 import type { Clip } from "./clips.ts";
 import type { RoutedFlows } from "./flows.ts";
@@ -20,7 +21,7 @@ import { BoundedQueue } from "./queue.ts";
 export type ToWorker =
   | { type: "flows"; flows: RoutedFlows }
   | { type: "clip"; clip: number; frames: { width: number; height: number; data: Uint8Array }[] }
-  | { type: "answer"; id: number; outputs?: Tensor[]; error?: string };
+  | { type: "answer"; id: number; outputs?: Tensor[]; error?: string; recycled?: ArrayBuffer[] };
 
 export type ToMain =
   | { type: "ready" }
@@ -126,7 +127,9 @@ export class PreprocessThread {
         const c = next.value;
         requests++;
         try {
-          this.answer(c.id, await infer(c.model, c.inputs, c.outputs));
+          const outputs = await infer(c.model, c.inputs, c.outputs);
+          // the request is sent and answered: its buffers go back for the next requests' tensors
+          this.answer(c.id, outputs, undefined, tensorBuffers(c.inputs));
         } catch (e) {
           this.answer(c.id, undefined, e instanceof Error ? e.message : String(e));
         }
@@ -136,10 +139,11 @@ export class PreprocessThread {
     return requests;
   }
 
-  /** Posts an answer; the outputs' buffers move to the thread (this one has no further use for them). */
-  answer(id: number, outputs: Tensor[] | undefined, error?: string): void {
-    const transfer = [...new Set((outputs ?? []).map((t) => t.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer))];
-    this.worker.postMessage({ type: "answer", id, ...(outputs ? { outputs } : {}), ...(error !== undefined ? { error } : {}) } satisfies ToWorker, transfer);
+  /** Posts an answer; the outputs' buffers (and `recycled` ones) move to the thread: this one has no further use for them. */
+  answer(id: number, outputs: Tensor[] | undefined, error?: string, recycled: ArrayBuffer[] = []): void {
+    const out = tensorBuffers(outputs ?? []);
+    const back = recycled.filter((b) => !out.includes(b));
+    this.worker.postMessage({ type: "answer", id, ...(outputs ? { outputs } : {}), ...(error !== undefined ? { error } : {}), ...(back.length ? { recycled: back } : {}) } satisfies ToWorker, [...out, ...back]);
   }
 
   private onMessage(m: ToMain | { type: "fatal"; message: string }): void {

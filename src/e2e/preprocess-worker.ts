@@ -2,6 +2,7 @@
 // is sent (resize, letterbox, token ids before a request; decode + NMS, top-k, EOT after an answer)
 // and asks the main thread to send each request, so the main thread only talks HTTP.
 import { parentPort } from "node:worker_threads";
+import { BufferPool, tensorBuffers } from "../pipeline/buffers.ts";
 import type { Infer, Tensor } from "../pipeline/tensor.ts";
 import { startFlows, type RoutedFlows } from "./flows.ts";
 import type { ToMain, ToWorker } from "./preprocess-thread.ts";
@@ -11,19 +12,22 @@ const port = parentPort;
 
 let flows: RoutedFlows = {};
 let nextCall = 0;
+/** Request buffers the main thread sent back, for the next requests' tensors. */
+const pool = new BufferPool();
 const pending = new Map<number, { resolve: (t: Tensor[]) => void; reject: (e: unknown) => void }>();
 const post = (m: ToMain, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 function inferFor(clip: number): Infer {
-  return (model, inputs, outputs) =>
+  const infer: Infer = (model, inputs, outputs) =>
     new Promise<Tensor[]>((resolve, reject) => {
       const id = nextCall++;
       pending.set(id, { resolve, reject });
-      // A flow may read its inputs after the answer (CLIP reads its token ids), so they are not
-      // given away: each is copied once and the copy transferred (a structured clone copies twice).
-      const copies = inputs.map((t) => ({ ...t, data: t.data.slice() }));
-      post({ type: "call", clip, id, model, inputs: copies, outputs: [...outputs] }, copies.map((t) => t.data.buffer as ArrayBuffer));
+      // Flows hand their inputs over with the call (see Infer), so the buffers move to the main
+      // thread without a copy; it sends them back with the answer, into `pool`.
+      post({ type: "call", clip, id, model, inputs: [...inputs], outputs: [...outputs] }, tensorBuffers(inputs));
     });
+  infer.buffers = pool;
+  return infer;
 }
 
 async function runClip(clip: number, frames: { width: number; height: number; data: Uint8Array }[]): Promise<void> {
@@ -50,6 +54,7 @@ port.on("message", (m: ToWorker) => {
       void runClip(m.clip, m.frames);
       break;
     case "answer": {
+      for (const b of m.recycled ?? []) pool.give(b);
       const p = pending.get(m.id);
       pending.delete(m.id);
       if (m.error !== undefined) p?.reject(new Error(m.error));

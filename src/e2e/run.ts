@@ -14,6 +14,7 @@ import { PreprocessThread, type RemoteClipJob } from "./preprocess-thread.ts";
 import { runFigures, type ClipTiming, type RunFigures } from "./metrics.ts";
 import { BoundedQueue } from "./queue.ts";
 import type { RgbFrame } from "../pipeline/frame.ts";
+import { BufferPool } from "../pipeline/buffers.ts";
 
 export type E2eMode = "offline" | "realtime";
 
@@ -93,6 +94,8 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
     return Math.min(releaseAt(f), c.now());
   };
   const timings: ClipTiming[] = [];
+  // request buffers reused across clips when flows run on this thread (the preprocess thread has its own)
+  const buffers = new BufferPool();
   let requests = 0;
   let decodeSince = 0;
   const finish = (clip: Clip, preprocessMs: number, inferMs: number, decodeMs: number) => {
@@ -126,7 +129,7 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
         for (const clip of assembler.push(f, frame, at)) {
           const decodeMs = decodeTaken();
           const p0 = performance.now();
-          const job = await startClipFlows(clip.frames, o.flows);
+          const job = await startClipFlows(clip.frames, o.flows, buffers);
           const p1 = performance.now();
           await serve(job);
           finish(clip, p1 - p0, performance.now() - p1, decodeMs);
@@ -170,7 +173,7 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
           : stage(async () => {
               for await (const r of ready) {
                 const p0 = performance.now();
-                const job = await startClipFlows(r.clip.frames, o.flows);
+                const job = await startClipFlows(r.clip.frames, o.flows, buffers);
                 await prepared.put({ ...r, job, preprocessMs: performance.now() - p0 });
               }
             }, prepared),

@@ -2,6 +2,7 @@
 // letterbox, token ids), which calls are made (one per frame, two frames for flow, one per prompt for
 // CLIP text) and what is made of the answer (EOT row, decode + NMS, top-k). Each flow checks every
 // output it uses (dtype, shape, finite) and throws PipelineError naming the model otherwise.
+import type { Buffers } from "./buffers.ts";
 import type { RgbFrame } from "./frame.ts";
 import { resizeBilinear } from "./resize.ts";
 import { letterboxTensor, type LetterboxGeometry } from "./letterbox.ts";
@@ -34,12 +35,12 @@ function onlyInput(b: ComponentBranch, i = 0): TensorSpec {
 }
 
 /** A raw RGB image input: the frame resized (bilinear, aspect not kept) to the branch's S×S, UINT8 [1,S,S,3]. */
-export function imageInput(b: ComponentBranch, spec: TensorSpec, frame: RgbFrame): Tensor {
+export function imageInput(b: ComponentBranch, spec: TensorSpec, frame: RgbFrame, buffers?: Buffers): Tensor {
   const [n, h, w, c] = spec.dims;
   if (spec.dtype !== "UINT8" || spec.dims.length !== 4 || n !== 1 || c !== 3) {
     throw new PipelineError(b.entry, `input ${spec.name} is ${spec.dtype} [${spec.dims.join(", ")}]; the pipeline sends raw RGB UINT8 [1, S, S, 3]`);
   }
-  return tensorOf(spec, resizeBilinear(frame, w!, h!).data);
+  return tensorOf(spec, resizeBilinear(frame, w!, h!, buffers).data);
 }
 
 function firstOutput(b: ComponentBranch): TensorSpec {
@@ -78,7 +79,7 @@ export interface DepthResult {
 
 /** core_depth_midas: one frame → relative depth [1, S, S]. */
 export async function runDepth(infer: Infer, b: ComponentBranch, frame: RgbFrame): Promise<DepthResult> {
-  const out = await call(infer, b, [imageInput(b, onlyInput(b), frame)]);
+  const out = await call(infer, b, [imageInput(b, onlyInput(b), frame, infer.buffers)]);
   return { kind: "depth", branch: b.branch, ...stats(out.data as Float32Array) };
 }
 
@@ -92,13 +93,15 @@ export interface OpticalFlowResult {
 /** core_optical_flow: frames t and t+1 → flow [1, 2, S, S] (dx, dy per pixel). */
 export async function runOpticalFlow(infer: Infer, b: ComponentBranch, frame: RgbFrame, next: RgbFrame): Promise<OpticalFlowResult> {
   if (b.inputs.length !== 2) throw new PipelineError(b.entry, `optical flow takes two frames; the spec gives ${b.inputs.length} input(s)`);
-  const out = await call(infer, b, [imageInput(b, onlyInput(b, 0), frame), imageInput(b, onlyInput(b, 1), next)]);
+  const out = await call(infer, b, [imageInput(b, onlyInput(b, 0), frame, infer.buffers), imageInput(b, onlyInput(b, 1), next, infer.buffers)]);
   const d = out.data as Float32Array;
   const plane = d.length / 2;
   let sum = 0;
   let max = 0;
   for (let p = 0; p < plane; p++) {
-    const m = Math.hypot(d[p]!, d[plane + p]!);
+    const dx = d[p]!;
+    const dy = d[plane + p]!;
+    const m = Math.sqrt(dx * dx + dy * dy); // Math.hypot guards against overflow flows never reach, at several times the cost
     sum += m;
     if (m > max) max = m;
   }
@@ -123,7 +126,7 @@ export interface ClipResult {
  * INT64 [1, 77]; the row of emb_seq at the EOT position is the prompt's embedding.
  */
 export async function runClip(infer: Infer, image: ComponentBranch, text: ComponentBranch, frame: RgbFrame, prompts: readonly number[][] = syntheticPrompts(), k = 5): Promise<ClipResult> {
-  const imageOut = await call(infer, image, [imageInput(image, onlyInput(image), frame)]);
+  const imageOut = await call(infer, image, [imageInput(image, onlyInput(image), frame, infer.buffers)]);
   const embedding = l2Normalize(imageOut.data as Float32Array);
   const idsSpec = onlyInput(text);
   const outSpec = firstOutput(text);
@@ -136,7 +139,7 @@ export async function runClip(infer: Infer, image: ComponentBranch, text: Compon
   const texts: Float32Array[] = [];
   for (const p of prompts) {
     const ids = clipTokenIds(p, tokens);
-    const out = await call(infer, text, [tensorOf(idsSpec, ids)]);
+    const out = await call(infer, text, [tensorOf(idsSpec, ids.slice())]); // ids are read again below
     eotPositions.push(eotIndex(ids));
     texts.push(l2Normalize(selectEotEmbedding(out.data as Float32Array, ids, width)));
   }
@@ -163,7 +166,7 @@ export async function runDetections(infer: Infer, b: ComponentBranch, frame: Rgb
     throw new PipelineError(b.entry, `input ${spec.name} is ${spec.dtype} [${spec.dims.join(", ")}]; a letterboxed detector takes FP32 [1, 3, S, S]`);
   }
   const lb = b.preprocess.kind === "client-letterbox" ? b.preprocess : { pad: 114, divisor: 255 };
-  const { data, geometry } = letterboxTensor(frame, h!, { pad: lb.pad, divisor: lb.divisor });
+  const { data, geometry } = letterboxTensor(frame, h!, { pad: lb.pad, divisor: lb.divisor, ...(infer.buffers ? { buffers: infer.buffers } : {}) });
   const out = await call(infer, b, [tensorOf(spec, data)]);
   const [, rows, anchors] = out.shape;
   const classes = opts.classes ?? rows! - 4;
@@ -179,7 +182,7 @@ export interface PlacesResult {
 
 /** core_places365: one frame → 365 scene logits → the top 5. */
 export async function runPlaces(infer: Infer, b: ComponentBranch, frame: RgbFrame): Promise<PlacesResult> {
-  const out = await call(infer, b, [imageInput(b, onlyInput(b), frame)]);
+  const out = await call(infer, b, [imageInput(b, onlyInput(b), frame, infer.buffers)]);
   return { kind: "places", branch: b.branch, top5: topK(out.data as Float32Array, 5) };
 }
 

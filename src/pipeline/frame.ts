@@ -18,7 +18,8 @@ export function checkFrameSize(width: number, height: number): void {
 
 export function emptyFrame(width: number, height: number, fill = 0): RgbFrame {
   checkFrameSize(width, height);
-  return { width, height, data: new Uint8Array(width * height * 3).fill(fill) };
+  const data = new Uint8Array(width * height * 3); // zeroed by the allocation
+  return { width, height, data: fill === 0 ? data : data.fill(fill) };
 }
 
 /** Side of the moving square: a sixth of the shorter side, at least 2 px. */

@@ -1,6 +1,7 @@
 // YOLO's letterbox: fit the frame into the branch's square without changing its aspect ratio and
 // never upscaling (seed 001: "upscale запрещён"), pad the rest with grey 114, then scale to [0, 1].
 // The geometry is kept so detections can be mapped back to source pixels.
+import { FRESH_BUFFERS, type Buffers } from "./buffers.ts";
 import type { RgbFrame } from "./frame.ts";
 import { resizeBilinear } from "./resize.ts";
 
@@ -42,20 +43,44 @@ export function letterboxImage(frame: RgbFrame, size: number, pad = 114): { imag
 
 /**
  * The model input: the letterboxed image as FP32 NCHW [1, 3, S, S], each byte divided by `divisor`
- * in float32 (the YOLO export takes RGB in [0, 1]).
+ * in float32 (the YOLO export takes RGB in [0, 1]). Written straight into the planes: the padding
+ * value filled per plane, the (downscaled) frame's pixels spread over them; the planes' memory
+ * comes from `opts.buffers`.
  */
-export function letterboxTensor(frame: RgbFrame, size: number, opts: { pad?: number; divisor?: number } = {}): { data: Float32Array; geometry: LetterboxGeometry } {
-  const { image, geometry } = letterboxImage(frame, size, opts.pad ?? 114);
-  return { data: nchwFloat(image, opts.divisor ?? 255), geometry };
+export function letterboxTensor(frame: RgbFrame, size: number, opts: { pad?: number; divisor?: number; buffers?: Buffers } = {}): { data: Float32Array; geometry: LetterboxGeometry } {
+  const g = letterboxGeometry(frame.width, frame.height, size);
+  const inner = g.width === frame.width && g.height === frame.height ? frame : resizeBilinear(frame, g.width, g.height);
+  const lut = byteScale(opts.divisor ?? 255);
+  const hw = size * size;
+  const buffers = opts.buffers ?? FRESH_BUFFERS;
+  const data = new Float32Array(buffers.take(3 * hw * 4)).fill(lut[opts.pad ?? 114]!);
+  const src = inner.data;
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < g.height; y++) {
+      const o = c * hw + (y + g.padTop) * size + g.padLeft;
+      for (let x = 0, i = y * g.width * 3 + c; x < g.width; x++, i += 3) data[o + x] = lut[src[i]!]!;
+    }
+  }
+  return { data, geometry: g };
+}
+
+/** The 256 float32 values x / divisor, x = 0 … 255: a lookup instead of a division per value. */
+function byteScale(divisor: number): Float32Array {
+  const d = Math.fround(divisor);
+  const lut = new Float32Array(256);
+  for (let x = 0; x < 256; x++) lut[x] = x / d;
+  return lut;
 }
 
 /** RGB HWC bytes → FP32 NCHW [1, 3, H, W], x / divisor rounded to float32. */
 export function nchwFloat(image: RgbFrame, divisor: number): Float32Array {
   const hw = image.width * image.height;
   const out = new Float32Array(3 * hw);
-  const d = Math.fround(divisor);
-  for (let p = 0; p < hw; p++) {
-    for (let c = 0; c < 3; c++) out[c * hw + p] = image.data[p * 3 + c]! / d;
+  const lut = byteScale(divisor);
+  const src = image.data;
+  for (let c = 0; c < 3; c++) {
+    const plane = c * hw;
+    for (let p = 0, i = c; p < hw; p++, i += 3) out[plane + p] = lut[src[i]!]!;
   }
   return out;
 }

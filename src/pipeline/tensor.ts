@@ -3,6 +3,7 @@
 // verify-ready adapts its KServe-v2 client to it; a benchmark can adapt anything else.
 import { dtypeInfo, elementCount, type DType } from "../dtype.ts";
 import type { TensorData } from "../onnx/build.ts";
+import type { Buffers } from "./buffers.ts";
 import type { CatalogBranch } from "../spec/catalog.ts";
 import type { Preprocess, TensorSpec } from "../spec/schema.ts";
 
@@ -15,8 +16,15 @@ export interface Tensor {
   data: TensorData;
 }
 
-/** One inference: inputs to `model`, the named outputs back (in the order asked). */
-export type Infer = (model: string, inputs: readonly Tensor[], outputs: readonly string[]) => Promise<Tensor[]>;
+/**
+ * One inference: inputs to `model`, the named outputs back (in the order asked). The inputs are
+ * handed over: a transport may move their buffers to another thread (e2e's preprocess thread does),
+ * so a flow does not read an input after sending it (it sends a copy of what it still needs).
+ */
+export type Infer = ((model: string, inputs: readonly Tensor[], outputs: readonly string[]) => Promise<Tensor[]>) & {
+  /** Where flows take their inputs' memory: a transport that hands sent buffers back offers its pool here. */
+  buffers?: Buffers;
+};
 
 /** What a component flow needs to know about the branch routing chose. */
 export interface ComponentBranch {
