@@ -48,6 +48,10 @@ describe("video e2e", () => {
       expect(p.figures.fillIntervalFps).toBeGreaterThan(0);
       expect(p.figures.meanFps).toBeCloseTo(24 / (p.figures.wallMs / 1000), 6);
       expect(p.framesDecoded).toBe(50); // no --max-clips: to the end of the video
+      // CPU account: this process did the preprocessing (on a thread or not) and HTTP; ffmpeg decoded
+      expect(p.cpu.clientS).toBeGreaterThan(0);
+      expect(p.cpu.decodeS).toBeGreaterThan(0);
+      expect(p.cpu.totalS).toBeCloseTo(p.cpu.clientS + p.cpu.decodeS!, 9);
     }
     expect(s.passes[0]!.queueMax!.prepared).toBeLessThanOrEqual(1);
     expect(s.passes[0]!.queueMax!.frames).toBeLessThanOrEqual(8);

@@ -7,6 +7,7 @@ import { isUserError, UserError } from "../errors.ts";
 import { syntheticFrame, type Infer } from "../pipeline/index.ts";
 import type { Catalog } from "../spec/catalog.ts";
 import { checkSampling, type ClipSampling } from "./clips.ts";
+import { cpuMeter, type PassCpu } from "./cpu.ts";
 import { probeVideo, type VideoInfo } from "./ffmpeg.ts";
 import { answerClip, embedPrompts, flowBranches, routedFlows, startClipFlows } from "./flows.ts";
 import { PreprocessThread } from "./preprocess-thread.ts";
@@ -42,6 +43,8 @@ export interface E2eOptions {
   inFlight?: number;
   /** Where pipelined passes run the flows. @default "thread" */
   preprocessOn?: "thread" | "main";
+  /** CPU seconds of the server's processes so far, for each pass's CPU account (bench:e2e knows them for a serve-local it started). */
+  serverCpuSeconds?: () => number | undefined;
   /** @default benchmarks/out */
   outDir?: string;
   /** @default "e2e" */
@@ -51,6 +54,8 @@ export interface E2eOptions {
 
 export interface PassSummary extends Omit<PassResult, "timings"> {
   name: string;
+  /** CPU seconds the pass used, by part (client always; ffmpeg and server where they can be read). */
+  cpu: PassCpu;
 }
 
 export interface E2eSummary {
@@ -141,6 +146,7 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
     for (const p of o.passes) {
       const name = passName(p);
       log(`pass: ${name}`);
+      const meter = cpuMeter(o.serverCpuSeconds);
       const r = await runPass({
         video,
         sampling,
@@ -156,9 +162,10 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
         ...(thread ? { preprocessThread: thread } : {}),
         onClip: (t) => void store.appendResult({ runId: store.id, pass: name, ...t }),
       });
+      const cpu = meter();
       results.push(r);
       const { timings: _timings, ...rest } = r;
-      summary.passes.push({ name, ...rest });
+      summary.passes.push({ name, ...rest, cpu });
       summary.ratios = passRatios(summary.passes);
       await store.writeSummary(summary);
       const f = r.figures;
