@@ -8,8 +8,7 @@ import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { command, runCli } from "../src/cli.ts";
-import { UserError } from "../src/errors.ts";
+import { command, runCli, numberFlag } from "../src/cli.ts";
 import { writeJsonAtomic } from "../src/bench/run-store.ts";
 import { median } from "../src/bench/stats.ts";
 import { httpE2eServer } from "../src/bench/target.ts";
@@ -58,12 +57,6 @@ const program = command("bench:e2e", "Video e2e pipelined vs sequential (offline
   .option("--in-flight <n>", "inference requests in flight in pipelined passes", "1")
   .option("--preprocess <form>", "preprocess steps of the served repository: python or onnx", "onnx");
 
-function int(flag: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError({ field: flag, message: `must be an integer >= ${min}, got '${v}'` }, 2);
-  return n;
-}
-
 /** Figures of one kind of pass (median over its repeats). */
 function figures(passes: readonly PassSummary[]) {
   const pick = (f: (p: PassSummary) => number) => median(passes.map(f));
@@ -94,8 +87,8 @@ await runCli(async () => {
   program.parse();
   const f = program.opts<Flags>();
   requireFfmpeg();
-  const video = { width: int("--width", f.width, 16), height: int("--height", f.height, 16), fps: int("--fps", f.fps, 1), seconds: int("--seconds", f.seconds, 1) };
-  const rounds = int("--rounds", f.rounds, 1);
+  const video = { width: numberFlag("--width", f.width, 16), height: numberFlag("--height", f.height, 16), fps: numberFlag("--fps", f.fps, 1), seconds: numberFlag("--seconds", f.seconds, 1) };
+  const rounds = numberFlag("--rounds", f.rounds, 1);
   await mkdir(WORK, { recursive: true });
   const videoFile = path.join(WORK, `testsrc2-${video.width}x${video.height}-${video.fps}fps-${video.seconds}s.mp4`);
   if (!existsSync(videoFile)) await makeTestVideo({ file: videoFile, ...video });
@@ -118,13 +111,13 @@ await runCli(async () => {
   }
   try {
     const load0 = loadavg();
-    const stride = int("--stride", f.stride, 1);
-    const sampling = { start: 0, numFrames: int("--num-frames", f.numFrames, 1), stride, maxClips: int("--max-clips", f.maxClips, 2) };
+    const stride = numberFlag("--stride", f.stride, 1);
+    const sampling = { start: 0, numFrames: numberFlag("--num-frames", f.numFrames, 1), stride, maxClips: numberFlag("--max-clips", f.maxClips, 2) };
     const common = {
       videoFile,
       catalog,
       ...(f.components ? { components: f.components.split(",").map((s) => s.trim()) } : {}),
-      inFlight: int("--in-flight", f.inFlight, 1),
+      inFlight: numberFlag("--in-flight", f.inFlight, 1),
       outDir: OUT,
       prefix: "e2e-bench",
       ...(serverCpuSeconds ? { serverCpuSeconds } : {}),
@@ -153,7 +146,7 @@ await runCli(async () => {
         ? `the source rate, ${video.fps} FPS (the pipeline sustains ${sustainable.toFixed(1)} FPS offline)`
         : `${paceFps} FPS, half of the ${sustainable.toFixed(1)} FPS of source video the pipeline sustains offline here (${pipelined.realtimeFactor.toFixed(2)}× real time): the source rate, ${video.fps} FPS, leaves no headroom on this machine`;
     console.log(`realtime pass paced at ${paceNote}`);
-    const live = await runE2e(httpE2eServer(url), { ...common, sampling: { start: 0, numFrames: int("--realtime-num-frames", f.realtimeNumFrames, 1), stride }, paceFps, passes: [{ mode: "realtime", pipelined: true }] });
+    const live = await runE2e(httpE2eServer(url), { ...common, sampling: { start: 0, numFrames: numberFlag("--realtime-num-frames", f.realtimeNumFrames, 1), stride }, paceFps, passes: [{ mode: "realtime", pipelined: true }] });
     const realtime = { ...figures(live.summary.passes), paceFps, sourceFps: video.fps, pace: paceNote };
 
     const result = {

@@ -1,7 +1,7 @@
 // npm run bench: latency and throughput of a KServe-v2 server's models (design.md §3), or --compare
 // of two earlier runs. Flags only; the work is src/bench.
 import { existsSync } from "node:fs";
-import { command, runCli } from "../src/cli.ts";
+import { command, runCli, numberFlag } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { compareSummaries, formatComparison } from "../src/bench/compare.ts";
 import { formatBenchTable } from "../src/bench/report.ts";
@@ -40,12 +40,6 @@ const program = command("bench", "Latency and throughput per model and concurren
   .option("--settle-ms <ms>", "wait after each load/unload before reading GPU memory (Triton refreshes metrics every 2 s)", "2500")
   .option("--compare <runs...>", "print the change between two runs (summary.json files or run folders) and exit");
 
-function int(flag: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError({ field: flag, message: `must be an integer >= ${min}, got '${v}'` }, 2);
-  return n;
-}
-
 await runCli(async () => {
   program.parse();
   const f = program.opts<Flags>();
@@ -55,9 +49,9 @@ await runCli(async () => {
     process.stdout.write(`${formatComparison(a!, b!, compareSummaries(a!, b!))}\n`);
     return 0;
   }
-  const concurrency = f.concurrency.split(",").map((c) => int("--concurrency", c.trim(), 1));
-  const repeats = int("--repeats", f.repeats, 1);
-  const warmup = int("--warmup", f.warmup, 0);
+  const concurrency = f.concurrency.split(",").map((c) => numberFlag("--concurrency", c.trim(), 1));
+  const repeats = numberFlag("--repeats", f.repeats, 1);
+  const warmup = numberFlag("--warmup", f.warmup, 0);
   let url: URL;
   try {
     url = new URL(f.url);
@@ -80,7 +74,7 @@ await runCli(async () => {
     concurrency,
     outDir: f.out,
     ...(catalog ? { catalog } : {}),
-    ...(f.memory ? { memory: { metricsUrl, scrape: metricsScraper(server, metricsUrl), settleMs: int("--settle-ms", f.settleMs, 0) } } : {}),
+    ...(f.memory ? { memory: { metricsUrl, scrape: metricsScraper(server, metricsUrl), settleMs: numberFlag("--settle-ms", f.settleMs, 0) } } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
     signal: controller.signal,
   });

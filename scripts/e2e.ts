@@ -2,7 +2,7 @@
 // clips → route by resolution → preprocess → infer, pipelined (default) or --sequential, offline or
 // realtime; FPS, p95 latency, jitter, CV of instantaneous FPS and the stage split. Flags only.
 import { Option } from "commander";
-import { command, runCli } from "../src/cli.ts";
+import { command, runCli, numberFlag } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { httpE2eServer } from "../src/bench/target.ts";
 import { runE2e, type PassPlan } from "../src/e2e/e2e.ts";
@@ -55,34 +55,28 @@ const program = command("e2e", "Run a video through a KServe-v2 server as the pi
   .option("--specs <dir>", "model spec directory", "model-specs")
   .option("--out <dir>", "parent of the run folder", "benchmarks/out");
 
-function num(flag: string, v: string, min: number, integer = true): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new UserError({ field: flag, message: `must be ${integer ? "an integer" : "a number"} >= ${min}, got '${v}'` }, 2);
-  return n;
-}
-
 await runCli(async () => {
   program.parse();
   const f = program.opts<Flags>();
   if (f.sequential && f.both) throw new UserError({ message: "--sequential and --both exclude each other" }, 2);
-  const numFrames = num("--num-frames", f.numFrames, 1);
+  const numFrames = numberFlag("--num-frames", f.numFrames, 1);
   const passes: PassPlan[] = f.both ? [{ mode: f.mode, pipelined: true }, { mode: f.mode, pipelined: false }] : [{ mode: f.mode, pipelined: !f.sequential }];
   const run = await runE2e(httpE2eServer(f.url), {
     videoFile: f.video,
     catalog: await loadCatalog(f.specs),
     passes,
     sampling: {
-      start: num("--start", f.start, 0),
+      start: numberFlag("--start", f.start, 0),
       numFrames,
-      stride: num("--stride", f.stride, 1),
-      ...(f.hop !== undefined ? { hop: num("--hop", f.hop, 1) } : {}),
-      ...(f.maxClips !== undefined ? { maxClips: num("--max-clips", f.maxClips, 1) } : {}),
+      stride: numberFlag("--stride", f.stride, 1),
+      ...(f.hop !== undefined ? { hop: numberFlag("--hop", f.hop, 1) } : {}),
+      ...(f.maxClips !== undefined ? { maxClips: numberFlag("--max-clips", f.maxClips, 1) } : {}),
     },
     ...(f.components ? { components: f.components } : {}),
-    ...(f.paceFps !== undefined ? { paceFps: num("--pace-fps", f.paceFps, 0.001, false) } : {}),
-    queues: { frames: f.framesQueue !== undefined ? num("--frames-queue", f.framesQueue, 1) : 2 * numFrames, clips: num("--clips-queue", f.clipsQueue, 1) },
-    ...(f.decodeThreads !== undefined ? { decodeThreads: num("--decode-threads", f.decodeThreads, 1) } : {}),
-    inFlight: num("--in-flight", f.inFlight, 1),
+    ...(f.paceFps !== undefined ? { paceFps: numberFlag("--pace-fps", f.paceFps, 0.001, false) } : {}),
+    queues: { frames: f.framesQueue !== undefined ? numberFlag("--frames-queue", f.framesQueue, 1) : 2 * numFrames, clips: numberFlag("--clips-queue", f.clipsQueue, 1) },
+    ...(f.decodeThreads !== undefined ? { decodeThreads: numberFlag("--decode-threads", f.decodeThreads, 1) } : {}),
+    inFlight: numberFlag("--in-flight", f.inFlight, 1),
     preprocessOn: f.preprocessOn,
     outDir: f.out,
     log: (line) => process.stdout.write(`${line}\n`),

@@ -2,7 +2,7 @@
 // with its code; anything else is a bug and prints its stack. Scripts in scripts/ only parse flags
 // and call the library through this.
 import { Command, CommanderError } from "commander";
-import { isUserError } from "./errors.ts";
+import { isUserError, UserError } from "./errors.ts";
 
 export async function runCli(main: () => Promise<number | void>): Promise<never> {
   let code: number;
@@ -29,6 +29,13 @@ export function command(name: string, description: string): Command {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) })
     .showHelpAfterError("(run with --help for usage)");
+}
+
+/** A numeric flag's value, at least `min` (an integer unless `integer` is false); a usage error (exit 2) naming the flag otherwise. */
+export function numberFlag(flag: string, v: string, min: number, integer = true): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new UserError({ field: flag, message: `must be ${integer ? "an integer" : "a number"} >= ${min}, got '${v}'` }, 2);
+  return n;
 }
 
 export function formatBytes(n: number): string {

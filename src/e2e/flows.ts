@@ -6,7 +6,7 @@
 import { componentBranch, runClip, runDepth, runDetections, runOpticalFlow, runPlaces, syntheticPrompts, type ComponentBranch, type ComponentResult, type Infer, type RgbFrame, type Tensor } from "../pipeline/index.ts";
 import type { CatalogBranch } from "../spec/catalog.ts";
 import { tensorBuffers, type BufferPool } from "../pipeline/buffers.ts";
-import { BoundedQueue } from "./queue.ts";
+import { BoundedQueue, drain } from "./queue.ts";
 
 /** The routed branches the run calls, by role in the per-frame flows. */
 export interface RoutedFlows {
@@ -137,24 +137,16 @@ export async function startClipFlows(frames: readonly RgbFrame[], f: RoutedFlows
  * its results.
  */
 export async function answerClip(job: ClipJob, infer: Infer, inFlight = 1): Promise<{ results: ComponentResult[]; requests: number }> {
-  let requests = 0;
-  const worker = async () => {
-    for (;;) {
-      const next = await job.calls.take();
-      if (next.done) return;
-      const call = next.value;
-      requests++;
-      try {
-        const out = await infer(call.model, call.inputs, call.outputs);
-        // sent and answered: the request's buffers can carry the next requests' tensors
-        for (const b of tensorBuffers(call.inputs)) job.buffers?.give(b);
-        call.resolve(out);
-      } catch (e) {
-        call.reject(e);
-      }
+  const requests = await drain(job.calls, inFlight, async (call) => {
+    try {
+      const out = await infer(call.model, call.inputs, call.outputs);
+      // sent and answered: the request's buffers can carry the next requests' tensors
+      for (const b of tensorBuffers(call.inputs)) job.buffers?.give(b);
+      call.resolve(out);
+    } catch (e) {
+      call.reject(e);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, inFlight) }, worker));
+  });
   return { results: await job.results, requests };
 }
 

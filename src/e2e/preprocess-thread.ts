@@ -16,7 +16,7 @@ import { tensorBuffers } from "../pipeline/buffers.ts";
 import type { Infer, Tensor } from "../pipeline/tensor.ts";
 import type { Clip } from "./clips.ts";
 import type { RoutedFlows } from "./flows.ts";
-import { BoundedQueue } from "./queue.ts";
+import { BoundedQueue, drain } from "./queue.ts";
 
 export type ToWorker =
   | { type: "flows"; flows: RoutedFlows }
@@ -119,24 +119,15 @@ export class PreprocessThread {
 
   /** The infer stage for a clip it preprocessed: its requests sent with `infer`, `inFlight` at a time, answers posted back; the count. */
   async answerAll(job: RemoteClipJob, infer: Infer, inFlight = 1): Promise<number> {
-    let requests = 0;
-    const worker = async () => {
-      for (;;) {
-        const next = await job.calls.take();
-        if (next.done) return;
-        const c = next.value;
-        requests++;
-        try {
-          const outputs = await infer(c.model, c.inputs, c.outputs);
-          // the request is sent and answered: its buffers go back for the next requests' tensors
-          this.answer(c.id, outputs, undefined, tensorBuffers(c.inputs));
-        } catch (e) {
-          this.answer(c.id, undefined, e instanceof Error ? e.message : String(e));
-        }
+    return drain(job.calls, inFlight, async (c) => {
+      try {
+        const outputs = await infer(c.model, c.inputs, c.outputs);
+        // the request is sent and answered: its buffers go back for the next requests' tensors
+        this.answer(c.id, outputs, undefined, tensorBuffers(c.inputs));
+      } catch (e) {
+        this.answer(c.id, undefined, e instanceof Error ? e.message : String(e));
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, inFlight) }, worker));
-    return requests;
+    });
   }
 
   /** Posts an answer; the outputs' buffers (and `recycled` ones) move to the thread: this one has no further use for them. */

@@ -71,3 +71,21 @@ export class BoundedQueue<T> {
     }
   }
 }
+
+/**
+ * Consumes `queue` until it is closed and drained, `concurrency` items at a time (at least one),
+ * with `handle` (which settles each item itself); resolves with the number of items taken.
+ */
+export async function drain<T>(queue: BoundedQueue<T>, concurrency: number, handle: (item: T) => Promise<void>): Promise<number> {
+  let taken = 0;
+  const consumer = async () => {
+    for (;;) {
+      const next = await queue.take();
+      if (next.done) return;
+      taken++;
+      await handle(next.value);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, consumer));
+  return taken;
+}
