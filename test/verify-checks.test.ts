@@ -1,7 +1,7 @@
 // The gate's pure judgements: the repository index against the plan, metadata against the specs,
 // the fixture oracle's numbers, back-off bounds, and the JSON/JUnit/table views of a report.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";

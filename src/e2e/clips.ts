@@ -53,11 +53,6 @@ export function clipCount(s: ClipSampling, frameCount: number): number {
   return c.maxClips !== undefined ? Math.min(n, c.maxClips) : n;
 }
 
-/** The last frame index any clip needs, for telling the decoder where to stop. */
-export function lastNeededFrame(s: ClipSampling, clips: number): number {
-  return clips > 0 ? clipFrameIndices(s, clips - 1).at(-1)! : -1;
-}
-
 export class ClipAssembler {
   private readonly s: ReturnType<typeof checkSampling>;
   private readonly open = new Map<number, Clip>();

@@ -18,14 +18,6 @@ export interface RoutedFlows {
   clipText?: ComponentBranch;
 }
 
-export const FLOW_COMPONENTS: Record<string, readonly (keyof RoutedFlows)[]> = {
-  core_depth_midas: ["depth"],
-  core_optical_flow: ["flow"],
-  core_object_detections: ["detections"],
-  core_places365: ["places"],
-  core_clip: ["clipImage", "clipText"],
-};
-
 /** Sorts routed catalog branches into flow roles; a component with no flow here is returned in `skipped`. */
 export function routedFlows(branches: readonly CatalogBranch[]): { flows: RoutedFlows; skipped: string[] } {
   const flows: RoutedFlows = {};

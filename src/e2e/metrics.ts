@@ -11,7 +11,7 @@
 // - CV = σ/μ of the instantaneous FPS; jitter = σ of the intervals done_i − done_{i−1} (ms), i ≥ 2;
 // - latency of a clip = done − the moment its last frame was available (decoded, or released by
 //   pacing in realtime mode): what the pipeline adds once a clip can start.
-import { coefficientOfVariation, mean, std, summarize, type LatencyStats } from "../bench/stats.ts";
+import { coefficientOfVariation, std, summarize, type LatencyStats } from "../bench/stats.ts";
 
 export interface ClipTiming {
   index: number;
@@ -94,9 +94,4 @@ export function runFigures(timings: readonly ClipTiming[], wallMs: number): RunF
     stages: { decodeMs: d, preprocessMs: p, inferMs: n, share: { decode: d / total, preprocess: p / total, infer: n / total } },
     definitions: DEFINITIONS,
   };
-}
-
-/** Mean of the instantaneous FPS (for the report; the mean FPS over the run is meanFps). */
-export function meanInstantFps(f: RunFigures): number {
-  return f.instantFps.length ? mean(f.instantFps) : 0;
 }

@@ -1,7 +1,7 @@
 // The pipeline's view of a model call, independent of any transport: a tensor is a name, a KServe
 // dtype, a shape and a typed array; `Infer` is "send these to that model, give me those outputs".
 // verify-ready adapts its KServe-v2 client to it; a benchmark can adapt anything else.
-import { dtypeInfo, elementCount, type DType } from "../dtype.ts";
+import { elementCount, type DType } from "../dtype.ts";
 import type { TensorData } from "../onnx/build.ts";
 import type { Buffers } from "./buffers.ts";
 import type { CatalogBranch } from "../spec/catalog.ts";
@@ -91,9 +91,4 @@ export function firstNonFinite(t: Pick<Tensor, "datatype" | "data">): number {
   const d = t.data as Float32Array | Float64Array;
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
   return -1;
-}
-
-/** Bytes of a tensor on the wire. */
-export function tensorBytes(t: Pick<Tensor, "datatype" | "data">): number {
-  return t.data.length * dtypeInfo(t.datatype).byteSize;
 }

@@ -2,7 +2,7 @@
 // read by the header walk (weights are never decoded) and compared with the spec, and its
 // external-data files checked. All problems of all branches are reported at once.
 import { realpath, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { UserError, type Problem } from "../errors.ts";
 import { checkExternalData, checkOnnxAgainstSpec, readOnnxIO, type OnnxIO } from "../onnx/read-io.ts";
 import type { Catalog, CatalogBranch } from "../spec/catalog.ts";
@@ -82,6 +82,3 @@ export function parseFieldPath(s: string): FieldPath {
   return out;
 }
 
-export function exportDir(v: ValidatedBranch): string {
-  return dirname(v.onnxFile);
-}

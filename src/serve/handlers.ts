@@ -1,7 +1,7 @@
 // Every endpoint but inference: health, server and model metadata, config, statistics and the
 // repository extension (index, load, unload). Each handler writes its own answer; errors are thrown
 // as ProtocolError and answered by the server with `{"error": …}`.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { modelConfigToJson } from "../config/index.ts";
 import { ProtocolError, type ModelMetadata, type ServerMetadata } from "../kserve/index.ts";
 import { readBody } from "./body.ts";

@@ -3,7 +3,7 @@
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { UserError, type Problem } from "../errors.ts";
-import { branchModelNames, branchModels, type BranchModelNames, type ModelRole } from "../names.ts";
+import { branchModelNames, branchModels, type BranchModelNames } from "../names.ts";
 import { FamilySchema, type Branch, type Family } from "./schema.ts";
 import { loadYamlFile, type FieldPath, type SourceMap } from "./yaml.ts";
 import { checkBranch } from "./rules.ts";
@@ -25,12 +25,6 @@ export interface CatalogFamily {
   spec: Family;
   file: string;
   source: SourceMap;
-}
-
-export interface CatalogModel {
-  name: string;
-  role: ModelRole;
-  branch: CatalogBranch;
 }
 
 export interface Catalog {
@@ -115,11 +109,6 @@ export function buildCatalog(families: CatalogFamily[]): Catalog {
   }
   if (problems.length > 0) throw new UserError(problems);
   return { families, branches };
-}
-
-/** Every model of the catalog's branches, in catalog order. */
-export function catalogModels(branches: readonly CatalogBranch[]): CatalogModel[] {
-  return branches.flatMap((cb) => branchModels(cb.branch).map((m) => ({ ...m, branch: cb })));
 }
 
 export function readyBranches(c: Catalog): CatalogBranch[] {
