@@ -8,6 +8,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { isDeepStrictEqual } from "node:util";
+import { median } from "../src/bench/stats.ts";
 import { encodeOnnxModel, writeFileAtomic, type InitializerSpec, type NodeSpec } from "../src/onnx/build.ts";
 import { readOnnxIO, readOnnxIOFull, type WalkStats } from "../src/onnx/read-io.ts";
 import { ModelProto } from "../src/onnx/schema.ts";
@@ -76,12 +77,6 @@ async function buildModel(file: string, layers: number): Promise<void> {
     metadata: { "triton_deploy.bench": `onnx-io.v1 layers=${layers}` },
   });
   await writeFileAtomic(file, onnx);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {

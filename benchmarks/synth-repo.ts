@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { median } from "../src/bench/stats.ts";
 import { buildFixtureModel } from "../src/fixtures/build.ts";
 import { writeOnnxModel } from "../src/onnx/build.ts";
 import { synthRepo } from "../src/repo/synth.ts";
@@ -51,7 +52,6 @@ async function buildExports(root: string): Promise<number> {
   return total;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
