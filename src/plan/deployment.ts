@@ -7,6 +7,7 @@ import { K8S_NAME_PATTERN, OBJECT_STORE_URL_PATTERN, type LoadedProfile, type Re
 import type { Plan } from "./plan.ts";
 import { verifyStep, type VerifyStep } from "./post-deploy.ts";
 import { pythonBackendArgs, shmSizing, type ShmSizing } from "./shm.ts";
+import { startupBudget } from "./startup.ts";
 
 export const DEFAULT_TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3";
 /** GPU Feature Discovery's label: the card's memory in MiB. */
@@ -131,7 +132,6 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
   const servicePorts: ServicePort[] = (["http", "grpc", "metrics"] as const).map((p) => ({ name: p, port: TRITON_PORTS[p], ...(hints.service === "NodePort" ? { nodePort: nodePorts[p] } : {}) }));
   const url = hints.service === "NodePort" ? `http://${opts.nodeHost ?? "localhost"}:${nodePorts.http}` : `http://${name}.${namespace}.svc.cluster.local:${TRITON_PORTS.http}`;
   const memoryMiB = hints.resources.memoryMiB + shm.sizeMiB; // a memory-backed emptyDir is charged to the pod
-  const onnxModels = plan.selected.length;
 
   return {
     name,
@@ -150,8 +150,8 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
     probes: {
       liveness: { path: "/v2/health/live", port: TRITON_PORTS.http, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
       readiness: { path: "/v2/health/ready", port: TRITON_PORTS.http, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
-      // Loading is the slow part: 5 min plus 20 s per ONNX model, plus 5 min to download from a store.
-      startup: { path: "/v2/health/ready", port: TRITON_PORTS.http, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: Math.ceil((300 + 20 * onnxModels + (repository.kind === "objectStore" ? 300 : 0)) / 10) },
+      // Loading is the slow part (src/plan/startup.ts says where the seconds go).
+      startup: { path: "/v2/health/ready", port: TRITON_PORTS.http, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: Math.ceil(startupBudget(plan, repository).seconds / 10) },
     },
     volumes,
     mounts,
