@@ -108,6 +108,8 @@ describe("the resident policy", () => {
     expect(plan.profile.policy).toBe("resident");
     expect(plan.onnxRuntime.formula).toBe("sum(resident) + sum(peak)");
     expect(plan.onnxRuntime.parameters).toEqual({ arena_extend_strategy: "1", cudnn_conv_algo_search: "0" });
+    // Every peak is counted, so Triton may load (and warm up) 4 models at once, its default.
+    expect(plan.onnxRuntime.modelLoadThreadCount).toBe(4);
     const peaks = plan.selected.reduce((s, e) => s + e.memory.peakMiB, 0);
     expect(plan.totals).toMatchObject({ residentMiB: 3260, peakMiB: peaks, needMiB: 3260 + peaks });
     expect(formatPlanTable(plan)).toContain("policy resident: sum(resident) + sum(peak) <= budget");
@@ -155,7 +157,10 @@ describe("TensorRT and the configs' settings", () => {
       policy: "serial",
       cudnnConvAlgoSearch: "heuristic",
       parameters: { "memory.enable_memory_arena_shrinkage": "gpu:0", arena_extend_strategy: "1", cudnn_conv_algo_search: "1" },
+      // Loads run their warm-ups: one at a time, or Triton's 4 parallel loads would add their peaks at start-up.
+      modelLoadThreadCount: 1,
     });
+    expect(formatPlanTable(plan)).toContain("tritonserver --model-load-thread-count=1");
     expect(planJson(plan).onnxRuntime).toEqual(plan.onnxRuntime);
     const exhaustive = planDeployment(catalog, variant((y) => y.replace("reserveMiB: 1024", "reserveMiB: 1024\ncudnnConvAlgoSearch: exhaustive")));
     expect(exhaustive.onnxRuntime.parameters.cudnn_conv_algo_search).toBe("0");

@@ -14,7 +14,7 @@ export function formatPlanTable(plan: Plan, startup?: StartupBudget): string {
   const head = `profile ${p.name} (${p.file}): ${p.gpu.product}, ${p.gpu.vramMiB} MiB - reserve ${p.reserveMiB} = budget ${plan.budgetMiB} MiB, policy ${p.policy}: ${o.formula} <= budget`;
   const configs = [
     `every ONNX Runtime config: parameters ${Object.entries(o.parameters).map(([k, v]) => `${k}: ${quote(v)}`).join(", ")} (cuDNN search ${o.cudnnConvAlgoSearch}${p.policy === "serial" ? ", arena shrinks after each run" : ", arenas keep their peaks"})`,
-    `  and ${o.warmup}`,
+    `  and ${o.warmup}; tritonserver --model-load-thread-count=${o.modelLoadThreadCount}${o.modelLoadThreadCount === 1 ? " (one warm-up at a time, so start-up peaks do not add up)" : ""}`,
   ];
   const table = new Table({
     head: ["#", "branch", "models", "resident", "peak", p.policy === "serial" ? "Σ resident + max peak" : "Σ resident + Σ peak", "decision"],

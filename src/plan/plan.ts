@@ -72,12 +72,24 @@ export interface PlanOrtSettings extends OrtSettings {
   parameters: Record<string, string>;
   /** How every ONNX Runtime model is warmed up while it loads. */
   warmup: string;
+  /**
+   * tritonserver --model-load-thread-count the plan needs. Triton loads 4 models at once by default
+   * (server src/command_line_parser.h, r24.08) and each load runs its warm-up, so under serial several
+   * peaks would meet at start-up: serial loads one model at a time; resident has counted every peak.
+   */
+  modelLoadThreadCount: number;
 }
 
 /** The settings a plan writes into configs, from the profile. */
 export function planOrtSettings(s: OrtSettings): PlanOrtSettings {
   const settings = { policy: s.policy, cudnnConvAlgoSearch: s.cudnnConvAlgoSearch };
-  return { ...settings, formula: POLICY_FORMULA[s.policy], parameters: ortParameters(settings), warmup: "model_warmup: one run on zeros of each input's exact type and shape (zero_data), while loading" };
+  return {
+    ...settings,
+    formula: POLICY_FORMULA[s.policy],
+    parameters: ortParameters(settings),
+    warmup: "model_warmup: one run on zeros of each input's exact type and shape (zero_data), while loading",
+    modelLoadThreadCount: s.policy === "serial" ? 1 : 4,
+  };
 }
 
 export interface PlanOptions {
