@@ -113,6 +113,7 @@ describe("TensorRT per branch", () => {
             parameters: {
               max_workspace_size_bytes: String(256 * 1024 * 1024),
               precision_mode: "FP16",
+              trt_context_memory_sharing_enable: "1",
               trt_engine_cache_enable: "1",
               trt_engine_cache_path: "/var/cache/triton-deploy/trt-engines/midas_512_onnx",
             },
@@ -123,7 +124,7 @@ describe("TensorRT per branch", () => {
     const text = writeModelConfig(cfg);
     expect(text).toContain('        parameters { key: "precision_mode" value: "FP16" }\n');
     expect(ortMemorySemantics(parseModelConfig(text)).tensorrt).toEqual({
-      precision: "FP16", workspaceMiB: 256, engineCache: true, engineCachePath: "/var/cache/triton-deploy/trt-engines/midas_512_onnx",
+      precision: "FP16", workspaceMiB: 256, contextMemoryPerRun: true, engineCache: true, engineCachePath: "/var/cache/triton-deploy/trt-engines/midas_512_onnx",
     });
   });
 
@@ -134,7 +135,7 @@ describe("TensorRT per branch", () => {
 
   it("reads TensorRT as the r24.08 backend does: default 1 GB workspace, bad precision or unknown keys refuse the load", () => {
     const trt = (params: string) => ortMemorySemantics(pbtxt(`optimization { execution_accelerators { gpu_execution_accelerator [ { name: "tensorrt" ${params} } ] } }`));
-    expect(trt("").tensorrt).toEqual({ precision: "FP32", workspaceMiB: 1024, engineCache: false });
+    expect(trt("").tensorrt).toEqual({ precision: "FP32", workspaceMiB: 1024, contextMemoryPerRun: false, engineCache: false });
     expect(trt('parameters { key: "precision_mode" value: "FP8" }').problems).toEqual(["unsupported precision mode 'FP8' is requested"]);
     expect(trt('parameters { key: "workspace" value: "1" }').problems).toEqual(["unknown parameter 'workspace' is provided for TensorRT Execution Accelerator"]);
     expect(trt('parameters { key: "trt_engine_cache_enable" value: "yes" }').problems).toEqual(["failed to convert trt_engine_cache_enable 'yes' to boolean"]);
@@ -196,6 +197,11 @@ describe("configs against the plan", () => {
     expect(planContradictions(good(), { settings: { policy: "resident", cudnnConvAlgoSearch: "heuristic" }, tensorrt: planned.tensorrt })[0]!.message).toContain("the resident plan keeps arenas at their peak");
     expect(planContradictions(good(), { settings: { policy: "serial", cudnnConvAlgoSearch: "exhaustive" }, tensorrt: planned.tensorrt })[0]!.message).toBe("cuDNN would search HEURISTIC, but the profile chose EXHAUSTIVE");
     expect(planContradictions(good(), { settings: SERIAL })[0]!.message).toBe("TensorRT's 256 MiB workspace is not in the plan's peak");
+    // Without context memory sharing the engine's context holds its memory: resident, not the peak the serial plan counted.
+    const held = good();
+    delete held.optimization!.execution_accelerators!.gpu_execution_accelerator![0]!.parameters!.trt_context_memory_sharing_enable;
+    expect(planContradictions(held, planned).map((c) => c.message)).toEqual(["TensorRT's execution context would hold its memory for good (trt_context_memory_sharing_enable off), but the serial plan counts it in the peak"]);
+    expect(planContradictions(held, { ...planned, settings: RESIDENT })).not.toContainEqual(expect.objectContaining({ message: expect.stringContaining("context") }));
   });
 });
 

@@ -17,6 +17,12 @@
 //   precision_mode FP16/INT8/FP32 (anything else refuses the load), max_workspace_size_bytes
 //   (README r24.08: default 1 GB), trt_engine_cache_enable, trt_engine_cache_path; an unknown key
 //   refuses the load.
+// - TensorRT's execution-context memory (onnxruntime core/providers/tensorrt/
+//   tensorrt_execution_provider.cc, compute function): by default the context allocates it once and
+//   holds it for the session's life, out of reach of arena shrinkage. With
+//   trt_context_memory_sharing_enable the context is created without memory and each run takes it
+//   from the session's GPU allocator (the arena) and hands it back, so it is part of the run's peak,
+//   which is how the plan counts it. We always write it.
 // - Warm-up (core src/backend_model_instance.cc, r24.08): each sample with batch_size >= 1 runs
 //   max(count, 1) times while the instance loads; a failing sample fails the load. With
 //   max_batch_size 0 the sample's dims are used as the full shape. random_data is random bytes (NaN
@@ -92,6 +98,7 @@ export function tensorRtAccelerator(t: TensorRtSettings): Accelerator {
     parameters: {
       max_workspace_size_bytes: String(t.workspaceMiB * MIB),
       precision_mode: t.precision,
+      trt_context_memory_sharing_enable: "1",
       trt_engine_cache_enable: "1",
       trt_engine_cache_path: t.engineCachePath,
     },
@@ -108,7 +115,14 @@ export interface OrtMemorySemantics {
   cudnnConvAlgoSearch: OrtCudnnSearch;
   /** Runs made while loading (0: none; search and arena growth then happen on live traffic). */
   warmupRuns: number;
-  tensorrt?: { precision: "FP32" | "FP16" | "INT8"; workspaceMiB: number; engineCache: boolean; engineCachePath?: string };
+  tensorrt?: {
+    precision: "FP32" | "FP16" | "INT8";
+    workspaceMiB: number;
+    /** Context memory taken from the arena per run (sharing on), or held by the context for good. */
+    contextMemoryPerRun: boolean;
+    engineCache: boolean;
+    engineCachePath?: string;
+  };
   /** What the backend would refuse at load, one sentence each (empty when it loads). */
   problems: string[];
 }
@@ -207,10 +221,16 @@ function tensorRtOf(p: Record<string, string>, problems: string[]): NonNullable<
     if (bytes !== undefined && bytes >= 0) workspaceMiB = bytes / MIB;
     else problems.push(`max_workspace_size_bytes '${ws}' is not an unsigned integer`);
   }
-  const cache = p.trt_engine_cache_enable;
-  const engineCache = cache === undefined ? false : parseBool(cache);
-  if (engineCache === undefined) problems.push(`failed to convert trt_engine_cache_enable '${cache}' to boolean`);
-  return { precision, workspaceMiB, engineCache: engineCache ?? false, ...(p.trt_engine_cache_path !== undefined ? { engineCachePath: p.trt_engine_cache_path } : {}) };
+  const flag = (key: string): boolean => {
+    const v = p[key];
+    if (v === undefined) return false;
+    const b = parseBool(v);
+    if (b === undefined) problems.push(`failed to convert ${key} '${v}' to boolean`);
+    return b ?? false;
+  };
+  const contextMemoryPerRun = flag("trt_context_memory_sharing_enable");
+  const engineCache = flag("trt_engine_cache_enable");
+  return { precision, workspaceMiB, contextMemoryPerRun, engineCache, ...(p.trt_engine_cache_path !== undefined ? { engineCachePath: p.trt_engine_cache_path } : {}) };
 }
 
 /** A warm-up sample must give every required input with its exact type and shape (fixed shapes here). */
@@ -279,6 +299,9 @@ export function planContradictions(cfg: ModelConfig, planned: PlannedOrtModel): 
   if (!want && got) out.push({ field: "optimization.execution_accelerators", message: `TensorRT's ${got.workspaceMiB} MiB workspace is not in the plan's peak` });
   if (want && got && (got.workspaceMiB !== want.workspaceMiB || got.precision !== want.precision)) {
     out.push({ field: "optimization.execution_accelerators", message: `TensorRT ${got.precision} with ${got.workspaceMiB} MiB, but the plan counted ${want.precision} with ${want.workspaceMiB} MiB` });
+  }
+  if (got && !got.contextMemoryPerRun && policy === "serial") {
+    out.push({ field: "optimization.execution_accelerators", message: "TensorRT's execution context would hold its memory for good (trt_context_memory_sharing_enable off), but the serial plan counts it in the peak" });
   }
   return out;
 }
