@@ -1,6 +1,7 @@
-// The VRAM plan: on the seed's 6 GB card the specs' estimates leave out exactly yolo11x_960 and
-// raft_512, each with its arithmetic; bigger cards leave out nothing; overrides and measured figures
-// change the outcome and say so; required branches that cannot fit fail with the numbers.
+// The VRAM plan: on the seed's 6 GB card the specs' estimates (TensorRT workspaces included) leave out
+// exactly yolo11x_960 and raft_512, each with its arithmetic; bigger cards leave out nothing; the
+// profile's policy picks the formula; overrides and measured figures change the outcome and say so;
+// required branches that cannot fit fail with the numbers.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { formatPlanTable, planJson } from "../src/plan/format.ts";
 import { loadPlan } from "../src/plan/load.ts";
 import { loadMeasured, type MeasuredMemory } from "../src/plan/measured.ts";
 import { planDeployment, planEntries } from "../src/plan/plan.ts";
+import { startupBudget } from "../src/plan/startup.ts";
 import { loadCatalog } from "../src/spec/catalog.ts";
 import { loadProfile, parseProfile } from "../src/spec/profile.ts";
 
@@ -47,11 +49,12 @@ describe("gpu-local (RTX 2060, 6 GB)", () => {
 
   it("shows the arithmetic of each exclusion at the moment it was considered", () => {
     const [yolo, raft] = plan.excluded;
-    // 2780 resident so far + 420 for yolo11x_960, its 2900 peak becomes the max.
-    expect(yolo!.fit).toEqual({ residentMiB: 3200, peakMiB: 2900, needMiB: 6100, budgetMiB: 5120, fits: false });
-    expect(yolo!.reason).toBe("does not fit: 3200 + 2900 = 6100 > 5120 MiB");
-    expect(raft!.fit).toEqual({ residentMiB: 2840, peakMiB: 3200, needMiB: 6040, budgetMiB: 5120, fits: false });
-    expect(plan.totals).toEqual({ residentMiB: 2780, peakMiB: 1800, needMiB: 4580, headroomMiB: 540 });
+    // 2780 resident so far + 420 for yolo11x_960, its 2900 + 256 (TensorRT workspace) peak becomes the max.
+    expect(yolo!.fit).toEqual({ residentMiB: 3200, peakMiB: 3156, needMiB: 6356, budgetMiB: 5120, fits: false });
+    expect(yolo!.reason).toBe("does not fit: 3200 + 3156 = 6356 > 5120 MiB");
+    expect(raft!.fit).toEqual({ residentMiB: 2840, peakMiB: 3456, needMiB: 6296, budgetMiB: 5120, fits: false });
+    // raft_384's 1800 MiB estimate + its 256 MiB TensorRT workspace is the largest peak admitted.
+    expect(plan.totals).toEqual({ residentMiB: 2780, peakMiB: 2056, needMiB: 4836, headroomMiB: 284 });
   });
 
   it("loads every model of the selected branches once, composing models before their ensemble", () => {
@@ -64,7 +67,7 @@ describe("gpu-local (RTX 2060, 6 GB)", () => {
   it("prints a table with the running totals and a JSON form for machines", () => {
     const table = formatPlanTable(plan);
     expect(table).toContain("budget 5120 MiB");
-    expect(table).toMatch(/yolo11x_960[\s\S]*3200 \+ 2900 = 6100 > 5120 MiB[\s\S]*EXCLUDED: does not fit/);
+    expect(table).toMatch(/yolo11x_960[\s\S]*3200 \+ 3156 = 6356 > 5120 MiB[\s\S]*EXCLUDED: does not fit/);
     expect(table).toContain("excluded 2: yolo11x_960, raft_512");
     const json = JSON.parse(JSON.stringify(planJson(plan)));
     expect(json.excluded[1].models).toEqual({ ensemble: "raft_512", preprocess: "preprocess_raft_512", onnx: "raft_512_onnx" });
@@ -93,9 +96,88 @@ describe("the serial policy", () => {
     const e = thrown(() => planDeployment(catalog, variant((y) => y.replace("vramMiB: 6144", "vramMiB: 4096"))));
     expect(e.exitCode).toBe(1);
     expect(e.message).toContain("the required branches do not fit");
-    expect(e.message).toContain("1950 + 1400 = 3350 > 3072 MiB");
-    expect(e.message).toContain("midas_512: resident 540, peak 1400 MiB");
+    expect(e.message).toContain("sum(resident) + max(peak) = 1950 + 1656 = 3606 > 3072 MiB");
+    expect(e.message).toContain("midas_512: resident 540, peak 1656 MiB");
     expect(e.message).toMatch(/gpu-local\.yaml:\d+:\d+ checklist\.required/);
+  });
+});
+
+describe("the resident policy", () => {
+  it("counts every peak at once and says so; the 80 GB profile uses it", async () => {
+    const { plan } = await loadPlan({ profile: "gpu-a100-80" });
+    expect(plan.profile.policy).toBe("resident");
+    expect(plan.onnxRuntime.formula).toBe("sum(resident) + sum(peak)");
+    expect(plan.onnxRuntime.parameters).toEqual({ arena_extend_strategy: "1", cudnn_conv_algo_search: "0" });
+    // Every peak is counted, so Triton may load (and warm up) 4 models at once, its default.
+    expect(plan.onnxRuntime.modelLoadThreadCount).toBe(4);
+    const peaks = plan.selected.reduce((s, e) => s + e.memory.peakMiB, 0);
+    expect(plan.totals).toMatchObject({ residentMiB: 3260, peakMiB: peaks, needMiB: 3260 + peaks });
+    expect(formatPlanTable(plan)).toContain("policy resident: sum(resident) + sum(peak) <= budget");
+  });
+
+  it("admits fewer branches than serial on the same card: each decision adds the candidate's peak to the sum", () => {
+    const card = (y: string) => y.replace("vramMiB: 6144", "vramMiB: 12288");
+    const serial = planDeployment(catalog, variant(card));
+    const resident = planDeployment(catalog, variant((y) => card(y).replace("reserveMiB: 1024", "reserveMiB: 1024\npolicy: resident")));
+    expect(serial.excluded).toEqual([]);
+    // required: 1950 resident + 5330 of peaks; then yolo11x_320 (+260, +756), yolo11x_640 (+300, +1556), places 336 (+110, +656).
+    expect(resident.selected.at(-1)!.fit).toEqual({ residentMiB: 2620, peakMiB: 8298, needMiB: 10918, budgetMiB: 11264, fits: true });
+    expect(resident.excluded.map((e) => e.branch)).toEqual(["places365_resnet50_448", "raft_384", "yolo11x_960", "raft_512"]);
+    expect(resident.excluded[0]!.reason).toBe("does not fit: 2730 + 9154 = 11884 > 11264 MiB");
+  });
+
+  it("on the 6 GB card the required branches alone do not fit, and the error suggests serial", () => {
+    const e = thrown(() => planDeployment(catalog, variant((y) => y.replace("reserveMiB: 1024", "reserveMiB: 1024\npolicy: resident"))));
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toContain("sum(resident) + sum(peak) = 1950 + 5330 = 7280 > 5120 MiB");
+    expect(e.message).toContain("set policy: serial");
+  });
+});
+
+describe("TensorRT and the configs' settings", () => {
+  const plan = planDeployment(catalog, gpuLocal);
+
+  it("adds a branch's TensorRT workspace to its estimated peak and shows where it comes from", () => {
+    const raft = plan.selected.find((e) => e.branch === "raft_384")!;
+    expect(raft.memory).toMatchObject({ residentMiB: 50, peakMiB: 1800 + 256, workspaceMiB: 256 });
+    expect(raft.accelerator).toEqual({ kind: "tensorrt", precision: "FP32", workspaceMiB: 256, engineCachePath: "/var/cache/triton-deploy/trt-engines/raft_384_onnx" });
+    const clip = plan.selected.find((e) => e.branch === "clip_text")!;
+    expect(clip.memory.peakMiB).toBe(250);
+    expect(clip.accelerator).toBeUndefined();
+  });
+
+  it("takes measured figures as they are: the server measured them with TensorRT running", () => {
+    const measured: MeasuredMemory = { file: "m.json", byModel: new Map([["raft_384_onnx", { residentMiB: 70, peakMiB: 1900, source: "bench run 7" }]]) };
+    const raft = planDeployment(catalog, gpuLocal, { measured }).selected.find((e) => e.branch === "raft_384")!;
+    expect(raft.memory).toEqual({ residentMiB: 70, peakMiB: 1900, source: "measured: bench run 7" });
+  });
+
+  it("states the parameters and warm-up every ONNX Runtime config carries, from the profile", () => {
+    expect(plan.onnxRuntime).toMatchObject({
+      policy: "serial",
+      cudnnConvAlgoSearch: "heuristic",
+      parameters: { "memory.enable_memory_arena_shrinkage": "gpu:0", arena_extend_strategy: "1", cudnn_conv_algo_search: "1" },
+      // Loads run their warm-ups: one at a time, or Triton's 4 parallel loads would add their peaks at start-up.
+      modelLoadThreadCount: 1,
+    });
+    expect(formatPlanTable(plan)).toContain("tritonserver --model-load-thread-count=1");
+    expect(planJson(plan).onnxRuntime).toEqual(plan.onnxRuntime);
+    const exhaustive = planDeployment(catalog, variant((y) => y.replace("reserveMiB: 1024", "reserveMiB: 1024\ncudnnConvAlgoSearch: exhaustive")));
+    expect(exhaustive.onnxRuntime.parameters.cudnn_conv_algo_search).toBe("0");
+  });
+
+  it("budgets the start for loading, warm-up by the cuDNN search, and the first TensorRT engine builds", () => {
+    const local = startupBudget(plan, gpuLocal.spec.deployment.repository);
+    expect(local.parts.map((p) => p.what)).toEqual([
+      "server start", "load 12 ONNX models", "warm up 12 ONNX models (cuDNN heuristic search)",
+      "build 10 TensorRT engines on the first start (cached in /var/cache/triton-deploy/trt-engines after)",
+    ]);
+    expect(local.seconds).toBe(local.parts.reduce((s, p) => s + p.seconds, 0));
+    const exhaustive = planDeployment(catalog, variant((y) => y.replace("reserveMiB: 1024", "reserveMiB: 1024\ncudnnConvAlgoSearch: exhaustive")));
+    const slower = startupBudget(exhaustive, gpuLocal.spec.deployment.repository);
+    expect(slower.parts[2]!.seconds).toBeGreaterThan(local.parts[2]!.seconds);
+    const noTrt = planDeployment(catalog, variant((y) => y.replace("optional: [yolo11x_320, yolo11x_640, places365_resnet50_336, places365_resnet50_448, raft_384, yolo11x_960, raft_512]", "optional: []").replace("midas_256, midas_384, midas_512, raft_256, clip_image_224, clip_text, places365_resnet50_224", "clip_image_224, clip_text")));
+    expect(startupBudget(noTrt, gpuLocal.spec.deployment.repository).parts.map((p) => p.what)).not.toContain(expect.stringContaining("TensorRT"));
   });
 });
 
@@ -103,7 +185,7 @@ describe("overrides", () => {
   it("exclude drops an optional branch and the plan reports it", () => {
     const p = planDeployment(catalog, variant((y) => y.replace("exclude: []", "exclude: [yolo11x_320]")));
     expect(p.excluded.map((e) => `${e.branch}:${e.cause}`)).toContain("yolo11x_320:excluded-by-override");
-    expect(p.overrides).toContainEqual({ kind: "exclude", branch: "yolo11x_320", note: "left out (resident 260, peak 500 MiB)" });
+    expect(p.overrides).toContainEqual({ kind: "exclude", branch: "yolo11x_320", note: "left out (resident 260, peak 756 MiB)" });
     expect(p.loadModels).not.toContain("yolo11x_320");
   });
 
@@ -116,7 +198,7 @@ describe("overrides", () => {
   it("include of a branch that cannot fit fails with the numbers (exit 1)", () => {
     const e = thrown(() => planDeployment(catalog, variant((y) => y.replace("include: []", "include: [raft_512]").replace("vramMiB: 6144", "vramMiB: 5000"))));
     expect(e.exitCode).toBe(1);
-    expect(e.message).toContain("'raft_512' is forced in by overrides.include but does not fit: 2010 + 3200 = 5210 > 3976 MiB");
+    expect(e.message).toContain("'raft_512' is forced in by overrides.include but does not fit: 2010 + 3456 = 5466 > 3976 MiB");
     expect(e.message).toMatch(/gpu-local\.yaml:8:\d+ overrides\.include\[0\]/);
   });
 });
@@ -140,9 +222,9 @@ describe("measured figures", () => {
     const dir = mkdtempSync(join(tmpdir(), "measured-"));
     try {
       const good = join(dir, "vram.json");
-      writeFileSync(good, JSON.stringify({ yolo11x_960: { residentMiB: 400, peakMiB: 900, source: "bench 2026-01-08" } }, null, 2));
+      writeFileSync(good, JSON.stringify({ yolo11x_960: { residentMiB: 200, peakMiB: 900, source: "bench 2026-01-08" } }, null, 2));
       const m = await loadMeasured(good);
-      expect(m.byModel.get("yolo11x_960")).toEqual({ residentMiB: 400, peakMiB: 900, source: "bench 2026-01-08" });
+      expect(m.byModel.get("yolo11x_960")).toEqual({ residentMiB: 200, peakMiB: 900, source: "bench 2026-01-08" });
       expect(planDeployment(catalog, gpuLocal, { measured: m }).excluded.map((e) => e.branch)).toEqual(["raft_512"]);
       const bad = join(dir, "bad.json");
       writeFileSync(bad, '{\n  "yolo11x_960": { "residentMiB": -4, "peakMiB": 900, "source": "x" }\n}\n');

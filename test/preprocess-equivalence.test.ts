@@ -6,6 +6,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modelConfigToJson } from "../src/config/index.ts";
+import { DEFAULT_ORT_SETTINGS } from "../src/config/ort-memory.ts";
 import type { ContentFile } from "../src/repo/files.ts";
 import { preprocessModelConfig } from "../src/repo/model-configs.ts";
 import { PythonStep } from "../src/python/step-host.ts";
@@ -41,7 +42,7 @@ describe("preprocess step: Python backend vs ONNX graph", () => {
       const graph = onnx.plan.files.find((f) => f.path === `${step}/1/model.onnx`) as ContentFile;
       const file = join(tmp, `${step}.py`);
       await writeFile(file, modelPy.content);
-      const cfg = preprocessModelConfig(cb, "python");
+      const cfg = preprocessModelConfig(cb, "python", DEFAULT_ORT_SETTINGS);
 
       const inputs = (cfg.input ?? []).map((t, i) => ({ name: t.name!, dims: t.dims!, data: rgb(t.dims!, i + 1) }));
       const python = await PythonStep.start(file, { model_config: JSON.stringify(modelConfigToJson(cfg)), model_name: step, model_version: "1" });
@@ -84,7 +85,7 @@ describe("preprocess step: Python backend vs ONNX graph", () => {
     const modelPy = py.plan.files.find((f) => f.path === "preprocess_midas_256/1/model.py") as ContentFile;
     const file = join(tmp, "bad-shape.py");
     await writeFile(file, modelPy.content);
-    const cfg = preprocessModelConfig(cb, "python");
+    const cfg = preprocessModelConfig(cb, "python", DEFAULT_ORT_SETTINGS);
     const python = await PythonStep.start(file, { model_config: JSON.stringify(modelConfigToJson(cfg)) });
     try {
       await expect(python.execute([{ name: "INPUT__0", dtype: "UINT8", shape: [1, 8, 8, 3], data: new Uint8Array(192) }])).rejects.toThrow(

@@ -67,7 +67,7 @@ describe("synth-repo refuses bad specs, naming file:line:column, the field and t
 
   it("the same branch name twice (across files)", async () => {
     const e = await failure((w) => w.editSpec("raft.yaml", "name: raft_512", "name: midas_512"));
-    expect(e.message).toMatch(/raft\.yaml:43:11 branches\[2\]\.name: model name 'midas_512' is already used by branch 'midas_512' \(.*midas\.yaml\); 'preprocess_midas_512' is already used/);
+    expect(e.message).toMatch(/raft\.yaml:45:11 branches\[2\]\.name: model name 'midas_512' is already used by branch 'midas_512' \(.*midas\.yaml\); 'preprocess_midas_512' is already used/);
   });
 
   it("a model name that collides with another branch's generated name", async () => {

@@ -1,6 +1,6 @@
 // Public API of src/config: Triton model configs as typed objects, written to and read from
 // config.pbtxt (protobuf text format), checked by a round trip, printed as Triton's /config JSON,
-// and ensembles checked against their step models.
+// ensembles checked against their step models, and what an ONNX Runtime config means for GPU memory.
 
 import { UserError } from "../errors.ts";
 import { firstDifference } from "./compare.ts";
@@ -15,6 +15,7 @@ export { sourcePosition, type SourcePos } from "./text-format.ts";
 export type { JsonObject, JsonValue } from "./json.ts";
 export type * from "./model-config.ts";
 export { tritonDataType } from "./model-config.ts";
+export { ortMemorySemantics, type OrtMemorySemantics } from "./ort-memory.ts";
 
 /** config.pbtxt text for `cfg`: deterministic, fields in model_config.proto order, ends with a newline. */
 export function writeModelConfig(cfg: ModelConfig): string {

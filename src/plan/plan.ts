@@ -8,8 +8,11 @@ import { branchModels, type ModelRole } from "../names.ts";
 import type { Catalog, CatalogBranch } from "../spec/catalog.ts";
 import type { LoadedProfile } from "../spec/profile.ts";
 import { buildRoutingTable, type RoutingTable } from "../routing/table.ts";
+import { ortParameters, type OrtSettings } from "../config/ort-memory.ts";
+import type { TensorRtAccelerator } from "../spec/schema.ts";
+import { engineCachePath } from "./engine-cache.ts";
 import { checkMeasured, type MeasuredMemory } from "./measured.ts";
-import { formatFit, serialFit, type FitCheck, type MemoryUse } from "./memory.ts";
+import { formatFit, memoryFit, POLICY_FORMULA, type FitCheck, type MemoryUse } from "./memory.ts";
 
 export type Cause =
   | "required" // required branches are always in (or the plan fails)
@@ -30,6 +33,8 @@ export interface PlanEntry {
   /** The branch's models, entry first (src/names.ts). */
   models: { name: string; role: ModelRole }[];
   memory: MemoryUse;
+  /** TensorRT for the ONNX model (its workspace is in memory.peakMiB when the figures are estimates). */
+  accelerator?: TensorRtAccelerator & { engineCachePath: string };
   /** Bytes through the preprocess step per request (inputs + outputs), when the branch has one. */
   stepTensorBytes?: number;
   cause: Cause;
@@ -44,18 +49,47 @@ export interface Plan {
     file: string;
     gpu: { product: string; vramMiB: number; nodeLabelMemoryMiB: number };
     reserveMiB: number;
-    policy: "serial";
+    policy: OrtSettings["policy"];
   };
+  /** What every ONNX Runtime config of the plan carries, so Triton keeps the plan's arithmetic. */
+  onnxRuntime: PlanOrtSettings;
   /** vramMiB - reserveMiB: what the models may use. */
   budgetMiB: number;
   selected: PlanEntry[];
   excluded: PlanEntry[];
   overrides: OverrideNote[];
-  /** The selected set under the serial policy. */
+  /** The selected set under the profile's policy. */
   totals: { residentMiB: number; peakMiB: number; needMiB: number; headroomMiB: number };
   /** Every model Triton loads (one --load-model each): per selected branch, composing models before their ensemble. */
   loadModels: string[];
   routing: RoutingTable;
+}
+
+export interface PlanOrtSettings extends OrtSettings {
+  /** The policy's admission rule, e.g. "sum(resident) + max(peak)". */
+  formula: string;
+  /** Top-level config parameters of every ONNX Runtime model (Triton's ORT backend names). */
+  parameters: Record<string, string>;
+  /** How every ONNX Runtime model is warmed up while it loads. */
+  warmup: string;
+  /**
+   * tritonserver --model-load-thread-count the plan needs. Triton loads 4 models at once by default
+   * (server src/command_line_parser.h, r24.08) and each load runs its warm-up, so under serial several
+   * peaks would meet at start-up: serial loads one model at a time; resident has counted every peak.
+   */
+  modelLoadThreadCount: number;
+}
+
+/** The settings a plan writes into configs, from the profile. */
+export function planOrtSettings(s: OrtSettings): PlanOrtSettings {
+  const settings = { policy: s.policy, cudnnConvAlgoSearch: s.cudnnConvAlgoSearch };
+  return {
+    ...settings,
+    formula: POLICY_FORMULA[s.policy],
+    parameters: ortParameters(settings),
+    warmup: "model_warmup: one run on zeros of each input's exact type and shape (zero_data), while loading",
+    modelLoadThreadCount: s.policy === "serial" ? 1 : 4,
+  };
 }
 
 export interface PlanOptions {
@@ -77,7 +111,7 @@ export function planDeployment(catalog: Catalog, profile: LoadedProfile, opts: P
   const admitted: MemoryUse[] = [];
   const consider = (cb: CatalogBranch, tier: Tier, decide: (fit: FitCheck) => Pick<PlanEntry, "cause" | "reason"> | undefined) => {
     const memory = memoryOf(cb, opts.measured);
-    const fit = serialFit([...admitted, memory], budgetMiB);
+    const fit = memoryFit(p.policy, [...admitted, memory], budgetMiB);
     const verdict = decide(fit);
     if (!verdict) return;
     const entry: PlanEntry = { ...describe(cb, tier, entries.length + 1, memory), ...verdict, fit };
@@ -109,9 +143,10 @@ export function planDeployment(catalog: Catalog, profile: LoadedProfile, opts: P
   }
 
   const selected = entries.filter((e) => e.cause === "required" || e.cause === "included" || e.cause === "fits");
-  const totals = serialFit(selected.map((e) => e.memory), budgetMiB);
+  const totals = memoryFit(p.policy, selected.map((e) => e.memory), budgetMiB);
   return {
     profile: { name: p.name, file: profile.file, gpu: { product: p.gpu.product, vramMiB: p.gpu.vramMiB, nodeLabelMemoryMiB: p.gpu.nodeLabelMemoryMiB ?? p.gpu.vramMiB }, reserveMiB: p.reserveMiB, policy: p.policy },
+    onnxRuntime: planOrtSettings(p),
     budgetMiB,
     selected,
     excluded: entries.filter((e) => !selected.includes(e)),
@@ -127,16 +162,23 @@ export function planEntries(plan: Plan): PlanEntry[] {
   return [...plan.selected, ...plan.excluded].sort((a, b) => a.step - b.step);
 }
 
+/**
+ * The branch's ONNX model's VRAM. Spec estimates are for ONNX Runtime's CUDA provider, so TensorRT's
+ * workspace is added to the peak; measured figures come from the server running the config as
+ * written, TensorRT included, and are taken as they are.
+ */
 function memoryOf(cb: CatalogBranch, measured: MeasuredMemory | undefined): MemoryUse {
   const m = measured?.byModel.get(cb.models.onnx);
   if (m) return { residentMiB: m.residentMiB, peakMiB: m.peakMiB, source: `measured: ${m.source}` };
   const s = cb.branch.memory;
-  return { residentMiB: s.residentMiB, peakMiB: s.peakMiB, source: `spec: ${s.source}` };
+  const ws = cb.branch.accelerator?.workspaceMiB;
+  return { residentMiB: s.residentMiB, peakMiB: s.peakMiB + (ws ?? 0), source: `spec: ${s.source}`, ...(ws ? { workspaceMiB: ws } : {}) };
 }
 
 function describe(cb: CatalogBranch, tier: Tier, step: number, memory: MemoryUse): Omit<PlanEntry, "cause" | "reason" | "fit"> {
   const b = cb.branch;
   const entry: Omit<PlanEntry, "cause" | "reason" | "fit"> = { branch: b.name, family: cb.family, variant: cb.variant, size: b.size, tier, step, models: branchModels(b), memory };
+  if (b.accelerator) entry.accelerator = { ...b.accelerator, engineCachePath: engineCachePath(cb.models.onnx) };
   if (cb.models.preprocess && b.contract) {
     entry.stepTensorBytes = [...b.contract.inputs, ...b.onnx.inputs].reduce((s, t) => s + tensorByteSize(t.dtype, t.dims), 0);
   }
@@ -153,7 +195,7 @@ function overrideEffects(entries: readonly PlanEntry[]): OverrideNote[] {
 
 function requiredDoNotFit(profile: LoadedProfile, entries: readonly PlanEntry[], fit: FitCheck): UserError {
   const lines = entries.map((e) => `\n    ${e.branch}: resident ${e.memory.residentMiB}, peak ${e.memory.peakMiB} MiB`).join("");
-  const message = `the required branches do not fit on ${profile.spec.gpu.product} (${profile.spec.gpu.vramMiB} MiB - reserve ${profile.spec.reserveMiB}): sum(resident) + max(peak) = ${formatFit(fit)}${lines}`;
-  const hint = "use a profile with more VRAM, lower reserveMiB if it is too cautious, or move branches to checklist.optional";
+  const message = `the required branches do not fit on ${profile.spec.gpu.product} (${profile.spec.gpu.vramMiB} MiB - reserve ${profile.spec.reserveMiB}): ${POLICY_FORMULA[profile.spec.policy]} = ${formatFit(fit)}${lines}`;
+  const hint = `use a profile with more VRAM, lower reserveMiB if it is too cautious, ${profile.spec.policy === "resident" ? "set policy: serial, " : ""}or move branches to checklist.optional`;
   return new UserError(profile.source?.problem(["checklist", "required"], message, hint) ?? { file: profile.file, field: "checklist.required", message, hint }, 1);
 }

@@ -1,20 +1,24 @@
 // Pure planning of the repository: which files every model gets, with their bytes (configs, Python
 // steps, ONNX preprocess graphs) or the export they come from. Every config is written by the
 // text-format writer and read back by the parser before it is planned, so a config that would not
-// round-trip never reaches disk; every ensemble is checked against its step models.
+// round-trip never reaches disk; every ensemble is checked against its step models, and every ONNX
+// Runtime config against the memory settings of the plan it is written for.
 import { posix } from "node:path";
 import { checkEnsemble, roundTripCheck, writeModelConfig } from "../config/index.ts";
 import type { ModelConfig } from "../config/model-config.ts";
+import { DEFAULT_ORT_SETTINGS, type OrtSettings } from "../config/ort-memory.ts";
 import { UserError, type Problem } from "../errors.ts";
 import { buildNormalizeGraph } from "../onnx/preprocess-graph.ts";
 import { textFile, type PlannedFile, type RepoOrigin, type RepoPlan } from "./files.ts";
-import { ensembleModelConfig, onnxModelConfig, preprocessModelConfig, preprocessTensors, type PreprocessForm } from "./model-configs.ts";
+import { ensembleModelConfig, onnxModelConfig, ortConfigProblems, preprocessModelConfig, preprocessTensors, type PreprocessForm } from "./model-configs.ts";
 import { renderPythonStep } from "./python-step.ts";
 import type { ValidatedBranch } from "./validate.ts";
 
 export interface LayoutInput {
   branches: readonly ValidatedBranch[];
   preprocess: PreprocessForm;
+  /** The plan's memory policy and cuDNN search; DEFAULT_ORT_SETTINGS without a profile. */
+  settings?: OrtSettings;
   origin: Omit<RepoOrigin, "branches" | "preprocess">;
 }
 
@@ -23,6 +27,13 @@ export function planRepository(input: LayoutInput): RepoPlan {
   const dirs: string[] = [];
   const configs = new Map<string, ModelConfig>();
   const ensembles: { cfg: ModelConfig; branch: ValidatedBranch }[] = [];
+  const settings = input.settings ?? DEFAULT_ORT_SETTINGS;
+  const problems: Problem[] = [];
+  // The round trip makes the object equal to what the parser reads back, so checking it checks the text.
+  const addOrtConfig = (v: ValidatedBranch, cfg: ModelConfig) => {
+    addConfig(cfg);
+    problems.push(...ortConfigProblems(v.branch, cfg, settings));
+  };
 
   const addConfig = (cfg: ModelConfig) => {
     roundTripCheck(cfg);
@@ -40,7 +51,9 @@ export function planRepository(input: LayoutInput): RepoPlan {
       ensembles.push({ cfg, branch: v });
     }
     if (m.preprocess && cb.branch.preprocess.kind === "normalize") {
-      addConfig(preprocessModelConfig(cb, input.preprocess));
+      const step = preprocessModelConfig(cb, input.preprocess, settings);
+      if (input.preprocess === "onnx") addOrtConfig(v, step);
+      else addConfig(step);
       const t = preprocessTensors(cb);
       const pp = cb.branch.preprocess;
       if (input.preprocess === "python") {
@@ -51,14 +64,13 @@ export function planRepository(input: LayoutInput): RepoPlan {
         files.push({ path: `${m.preprocess}/1/model.onnx`, kind: "content", content: bytes, model: m.preprocess });
       }
     }
-    addConfig(onnxModelConfig(cb));
+    addOrtConfig(v, onnxModelConfig(cb, settings));
     files.push({ path: `${m.onnx}/1/model.onnx`, kind: "source", source: v.onnxFile, model: m.onnx });
     for (const loc of v.externalData) {
       files.push({ path: posix.join(m.onnx, "1", loc.replaceAll("\\", "/")), kind: "source", source: posix.join(posix.dirname(v.onnxFile), loc), model: m.onnx });
     }
   }
 
-  const problems: Problem[] = [];
   for (const { cfg, branch } of ensembles) {
     for (const p of checkEnsemble(cfg, configs)) problems.push({ ...p, file: branch.branch.specFile, message: `ensemble ${cfg.name}: ${p.message}` });
   }

@@ -1,11 +1,18 @@
 // The Triton model configs of one branch, as typed objects: the ONNX model, its preprocess step
 // (Python backend on the CPU, or an ONNX graph) and the ensemble that chains them under the
-// external contract. Pure: the same branch always gives the same configs.
+// external contract. Every ONNX Runtime model carries the plan's memory policy and cuDNN search as
+// parameters, a warm-up at its exact input shapes and, where the spec asks, TensorRT
+// (src/config/ort-memory.ts says why each key goes where). Pure: the same branch and settings
+// always give the same configs.
 import { tritonDataType, type ModelConfig, type ModelInput, type ModelOutput } from "../config/model-config.ts";
+import { ortParameters, PLAN_PARAMETERS, planContradictions, tensorRtAccelerator, zeroWarmup, type OrtSettings } from "../config/ort-memory.ts";
+import type { Problem } from "../errors.ts";
 import { preprocessedTensorName } from "../names.ts";
+import { engineCachePath } from "../plan/engine-cache.ts";
 import type { CatalogBranch } from "../spec/catalog.ts";
 import { contractPairs } from "../spec/rules.ts";
 import type { TensorSpec } from "../spec/schema.ts";
+import { formatFieldPath } from "../spec/yaml.ts";
 
 export type PreprocessForm = "python" | "onnx";
 
@@ -21,31 +28,65 @@ export function preprocessTensors(cb: CatalogBranch): { inputs: TensorSpec[]; ou
   };
 }
 
-export function onnxModelConfig(cb: CatalogBranch): ModelConfig {
+/** The plan's parameters, then the spec's own (which may not contradict the plan: see ortConfigProblems). */
+function parameters(settings: OrtSettings, own: Record<string, string> = {}): NonNullable<ModelConfig["parameters"]> {
+  const all = { ...ortParameters(settings), ...own };
+  return Object.fromEntries(Object.keys(all).sort().map((k) => [k, { string_value: all[k]! }]));
+}
+
+export function onnxModelConfig(cb: CatalogBranch, settings: OrtSettings): ModelConfig {
   const b = cb.branch;
-  const cfg: ModelConfig = {
+  const inputs = b.onnx.inputs.map(input);
+  const trt = b.accelerator;
+  return {
     name: cb.models.onnx,
     platform: "onnxruntime_onnx",
     max_batch_size: 0,
-    input: b.onnx.inputs.map(input),
+    input: inputs,
     output: b.onnx.outputs.map(output),
+    ...(trt ? { optimization: { execution_accelerators: { gpu_execution_accelerator: [tensorRtAccelerator({ precision: trt.precision, workspaceMiB: trt.workspaceMiB, engineCachePath: engineCachePath(cb.models.onnx) })] } } } : {}),
     instance_group: [{ count: b.triton?.instanceCount ?? 1, kind: "KIND_GPU" }],
     default_model_filename: "model.onnx",
+    parameters: parameters(settings, b.triton?.parameters),
+    model_warmup: [zeroWarmup(inputs)],
   };
-  const params = b.triton?.parameters;
-  if (params && Object.keys(params).length > 0) {
-    cfg.parameters = Object.fromEntries(Object.entries(params).sort().map(([k, v]) => [k, { string_value: v }]));
-  }
-  return cfg;
 }
 
-export function preprocessModelConfig(cb: CatalogBranch, form: PreprocessForm): ModelConfig {
+/**
+ * Where an ONNX Runtime config of this branch (as parsed back) would make the plan's arithmetic false
+ * on Triton, as problems naming the spec field to change. The branch's ONNX model is held against its
+ * TensorRT accelerator; the ONNX preprocess step runs without one.
+ */
+export function ortConfigProblems(cb: CatalogBranch, cfg: ModelConfig, settings: OrtSettings): Problem[] {
+  const isBranchModel = cfg.name === cb.models.onnx;
+  const trt = isBranchModel ? cb.branch.accelerator : undefined;
+  const path = formatFieldPath(cb.fieldPath);
+  const own = cb.branch.triton?.parameters ?? {};
+  return planContradictions(cfg, { settings, ...(trt ? { tensorrt: { precision: trt.precision, workspaceMiB: trt.workspaceMiB } } : {}) }).map((c) => {
+    const message = `${cfg.name}: ${c.message}, so the plan (policy ${settings.policy}) would not hold on Triton`;
+    if (isBranchModel && c.parameter !== undefined && c.parameter in own) {
+      const hint = `remove it: the plan sets ${PLAN_PARAMETERS.join(", ")} in every ONNX Runtime config (change the profile's policy or cudnnConvAlgoSearch instead)`;
+      return { file: cb.specFile, field: `${path}.triton.parameters["${c.parameter}"]`, message, hint };
+    }
+    if (isBranchModel && c.field === "instance_group") return { file: cb.specFile, field: `${path}.triton.instanceCount`, message, hint: "set it to 1 (the plan counts one session per model)" };
+    return { file: cb.specFile, field: `${cfg.name}/config.pbtxt ${c.field}`, message, hint: "this is a triton-deploy bug: report it with the spec" };
+  });
+}
+
+export function preprocessModelConfig(cb: CatalogBranch, form: PreprocessForm, settings: OrtSettings): ModelConfig {
   const name = cb.models.preprocess;
   if (!name) throw new Error(`branch ${cb.branch.name} has no preprocess step`);
   const t = preprocessTensors(cb);
   const common = { name, max_batch_size: 0, input: t.inputs.map(input), output: t.outputs.map(output) };
   if (form === "python") return { ...common, backend: "python", instance_group: [{ count: 1, kind: "KIND_CPU" }] };
-  return { ...common, platform: "onnxruntime_onnx", instance_group: [{ count: 1, kind: "KIND_GPU" }], default_model_filename: "model.onnx" };
+  return {
+    ...common,
+    platform: "onnxruntime_onnx",
+    instance_group: [{ count: 1, kind: "KIND_GPU" }],
+    default_model_filename: "model.onnx",
+    parameters: parameters(settings),
+    model_warmup: [zeroWarmup(common.input)],
+  };
 }
 
 /** The ensemble: contract in → [preprocess step] → ONNX model → contract out. */

@@ -16,8 +16,10 @@ export function profileSelection(specsDir: string, profileName: string, measured
     return {
       branches: selectedBranches(catalog, plan),
       profile: plan.profile.name,
+      settings: { policy: plan.onnxRuntime.policy, cudnnConvAlgoSearch: plan.onnxRuntime.cudnnConvAlgoSearch },
       plan: {
         budgetMiB: plan.budgetMiB,
+        onnxRuntime: plan.onnxRuntime,
         loadModels: plan.loadModels,
         excluded: plan.excluded.map((e) => ({ branch: e.branch, reason: e.reason })),
       },

@@ -2,6 +2,7 @@
 // atomically written Triton model repository. The steps are: load and check the catalog, check
 // every export, plan every file (pure), apply the plan. Nothing is written before all checks pass.
 import { readFile } from "node:fs/promises";
+import type { OrtSettings } from "../config/ort-memory.ts";
 import { UserError } from "../errors.ts";
 import { familySpecFiles, displayPath, loadCatalog, readyBranches, type Catalog, type CatalogBranch } from "../spec/catalog.ts";
 import { applyRepoPlan, type ApplyOptions, type ApplyReport } from "./apply.ts";
@@ -27,6 +28,8 @@ export interface Selection {
   profile: string | null;
   /** Plan details recorded in manifest.json (load list, routing). */
   plan?: unknown;
+  /** The plan's memory policy and cuDNN search for the ONNX Runtime configs; default DEFAULT_ORT_SETTINGS. */
+  settings?: OrtSettings;
 }
 
 export interface SynthResult {
@@ -45,7 +48,7 @@ export async function synthRepo(opts: SynthOptions): Promise<SynthResult> {
   const specs: Record<string, string> = {};
   for (const f of await familySpecFiles(opts.specsDir)) specs[displayPath(f)] = sha256Of(await readFile(f));
   const origin = { specs, profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
-  const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", origin });
+  const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", ...(selection.settings ? { settings: selection.settings } : {}), origin });
   if (opts.dryRun) return { catalog, plan };
   const report = await applyRepoPlan(plan, opts.outDir, opts);
   return { catalog, plan, report };

@@ -4,6 +4,7 @@
 import { readdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { z } from "zod";
+import { CUDNN_CONV_ALGO_SEARCHES, DEFAULT_ORT_SETTINGS, MEMORY_POLICIES } from "../config/ort-memory.ts";
 import { UserError } from "../errors.ts";
 import { MODEL_NAME_PATTERN } from "../names.ts";
 import { displayPath } from "./catalog.ts";
@@ -72,7 +73,13 @@ export const ProfileSchema = z
       }),
     }),
     reserveMiB: z.number().int().nonnegative().meta({ description: "VRAM kept back for the CUDA context, cuDNN workspace and Triton itself." }),
-    policy: z.enum(["serial"]).default("serial").meta({ description: "serial: the pipeline calls one model at a time, so peaks do not add up." }),
+    policy: z.enum(MEMORY_POLICIES).default(DEFAULT_ORT_SETTINGS.policy).meta({
+      description:
+        "serial: one model runs at a time and every ONNX Runtime arena shrinks after its run (memory.enable_memory_arena_shrinkage), so a set needs sum(resident) + max(peak). resident: no shrinkage (faster), arenas keep their peaks, so a set needs sum(resident + peak); for cards with room.",
+    }),
+    cudnnConvAlgoSearch: z.enum(CUDNN_CONV_ALGO_SEARCHES).default(DEFAULT_ORT_SETTINGS.cudnnConvAlgoSearch).meta({
+      description: "cuDNN convolution algorithm search in every ONNX Runtime config: heuristic (fast, small workspace; 6 GB cards), exhaustive (ORT's default: benchmarks every algorithm at warm-up, larger workspace), default.",
+    }),
     checklist: z.strictObject({
       required: z.array(branchName).min(1).meta({ description: "Branches that must load; the plan fails if they do not fit." }),
       optional: z.array(branchName).default([]).meta({ description: "Branches admitted in this order while the set fits." }),

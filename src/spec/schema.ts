@@ -70,6 +70,19 @@ export const MemorySchema = z
   .meta({ description: "VRAM estimates of the branch's ONNX model; preprocess steps and ensembles run on the CPU." });
 export type Memory = z.infer<typeof MemorySchema>;
 
+/**
+ * TensorRT through ONNX Runtime's TensorRT execution provider (CUDA stays the fallback for nodes
+ * TensorRT does not take). Engines are built on the first start and kept in the engine cache.
+ */
+export const TensorRtAcceleratorSchema = z
+  .strictObject({
+    kind: z.literal("tensorrt"),
+    precision: z.enum(["FP16", "FP32"]).meta({ description: "FP16 where the network tolerates it; FP32 keeps full precision (RAFT: fp16 is unstable on grid_sample, seed 003)." }),
+    workspaceMiB: z.number().int().positive().max(65536).meta({ description: "TensorRT's scratch memory (max_workspace_size_bytes); the plan adds it to the branch's peak." }),
+  })
+  .meta({ description: "Run the branch's ONNX model through TensorRT." });
+export type TensorRtAccelerator = z.infer<typeof TensorRtAcceleratorSchema>;
+
 export const BranchSchema = z.strictObject({
   name: modelName.meta({ description: "Branch name, e.g. midas_256; the ensemble (or the single model) takes this name." }),
   size: z.number().int().positive().meta({ description: "Input side S of this fixed-shape branch." }),
@@ -97,13 +110,16 @@ export const BranchSchema = z.strictObject({
     .meta({ description: "External (ensemble) tensors. Required when serving is ensemble; direct models expose the ONNX tensors." }),
   preprocess: PreprocessSchema.default({ kind: "none" }),
   memory: MemorySchema,
+  accelerator: TensorRtAcceleratorSchema.optional().meta({ description: "Optional GPU accelerator for the ONNX model; without it ONNX Runtime's CUDA provider runs it." }),
   names: z
     .strictObject({ ensemble: modelName.optional(), onnx: modelName.optional(), preprocess: modelName.optional() })
     .optional()
     .meta({ description: "Model names where they differ from the rule <branch>, <branch>_onnx, preprocess_<branch>." }),
   triton: z
     .strictObject({
-      parameters: z.record(z.string(), z.string()).optional().meta({ description: "ONNX Runtime backend parameters." }),
+      parameters: z.record(z.string(), z.string()).optional().meta({
+        description: "ONNX Runtime backend parameters. The plan owns memory.enable_memory_arena_shrinkage, arena_extend_strategy and cudnn_conv_algo_search; synth-repo refuses other values for them.",
+      }),
       instanceCount: z.number().int().positive().optional(),
     })
     .optional(),
