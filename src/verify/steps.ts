@@ -58,7 +58,8 @@ export async function healthStep(ctx: VerifyContext): Promise<StepOutcome> {
     if (r.ok) checks.push({ name: probe, status: "pass", durationMs: ms, message: `${path} OK after ${r.tries} ${r.tries === 1 ? "try" : "tries"}` });
     else {
       const how = r.gaveUp ? "stopped waiting" : `--timeout ${ctx.timeoutS} s`;
-      const message = `${path} not OK after ${r.tries} tries in ${(ms / 1000).toFixed(1)} s (${how}); last: ${r.last ?? "no answer"}`;
+      const down = probe === "live" && ctx.downHint ? `; ${ctx.downHint}` : "";
+      const message = `${path} not OK after ${r.tries} tries in ${(ms / 1000).toFixed(1)} s (${how}); last: ${r.last ?? "no answer"}${down}`;
       checks.push({ name: probe, status: "fail", durationMs: ms, message });
       details.push(message);
       // not live: nothing else can run; live but not ready: the later steps still say why
