@@ -45,7 +45,7 @@ interface Answer {
 }
 
 async function http(base: string, method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: body as BodyInit } : {}) });
+  const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === "string" ? body : Buffer.from(body) } : {}) });
   const buf = Buffer.from(await res.arrayBuffer());
   const hl = res.headers.get("inference-header-content-length");
   const text = buf.subarray(0, hl ? Number(hl) : buf.length).toString("utf8");
