@@ -14,6 +14,8 @@ export interface RecordedRequest {
   json?: unknown;
   /** The answer's status. */
   status?: number;
+  /** Whether the answer carried binary tensors (an Inference-Header-Content-Length header). */
+  binaryAnswer?: boolean;
 }
 
 export interface WireRecorder {
@@ -43,6 +45,7 @@ export async function startWireRecorder(target: string): Promise<WireRecorder> {
     requests.push(entry);
     const out = request({ hostname: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
       entry.status = answer.statusCode;
+      entry.binaryAnswer = answer.headers["inference-header-content-length"] !== undefined;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
