@@ -35,7 +35,8 @@ function readyProbe(ctx: VerifyContext): (signal: AbortSignal) => Promise<ProbeA
       return false;
     }
     if (++settled < 2) return false;
-    // explicit model control lists models never loaded as UNAVAILABLE "unloaded": not the problem
+    // explicit model control lists models never loaded by name only, and unloaded ones as
+    // UNAVAILABLE "unloaded" (Triton's strict readiness ignores both): not the problem
     const bad = index.filter((e) => e.state && e.state !== "READY" && e.reason !== "unloaded");
     const names = bad.map((e) => `${e.name} ${e.state}${e.reason ? ` (${e.reason})` : ""}`);
     return { giveUp: `answered not ready with no model loading${names.length ? `; not READY: ${names.join(", ")}` : ""}` };
