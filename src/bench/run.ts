@@ -134,7 +134,7 @@ async function reach(server: BenchServer): Promise<{ info: { name: string; versi
   try {
     return { info: await server.serverMetadata(), index: await server.repositoryIndex() };
   } catch (e) {
-    throw new UserError({ message: serverProblem(server.url, e), hint: isUnreachable(e) ? "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" : "see the server's answer above" }, 1);
+    throw new UserError({ message: serverProblem(server.url, e), ...(isUnreachable(e) ? { hint: "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" } : {}) }, 1);
   }
 }
 
