@@ -133,9 +133,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** `node --import tsx scripts/serve-local.ts --repo R --port 0`, resolved once its ready line is printed. */
+/** `node --import tsx scripts/serve-local.ts --repo R --port 0 --metrics-port 0`, resolved once its ready line is printed. */
 export async function startServeLocal(repo: string, timeoutMs = 120_000): Promise<RunningServer> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/serve-local.ts"), "--repo", repo, "--port", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/serve-local.ts"), "--repo", repo, "--port", "0", "--metrics-port", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -1,14 +1,14 @@
 // npm run bench: latency and throughput of a KServe-v2 server's models (design.md §3), or --compare
 // of two earlier runs. Flags only; the work is src/bench.
 import { existsSync } from "node:fs";
-import { command, runCli, numberFlag } from "../src/cli.ts";
+import { command, HEADER_FLAG, headerFlag, numberFlag, runCli, serverHeaders } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { compareSummaries, formatComparison } from "../src/bench/compare.ts";
 import { formatBenchTable } from "../src/bench/report.ts";
 import { runBench } from "../src/bench/run.ts";
 import { readSummary } from "../src/bench/summary.ts";
+import { benchMetricsUrl } from "../src/bench/metrics-url.ts";
 import { httpBenchServer, metricsScraper } from "../src/bench/target.ts";
-import { defaultMetricsUrl } from "../src/client/index.ts";
 import { loadCatalog } from "../src/spec/catalog.ts";
 
 interface Flags {
@@ -23,6 +23,7 @@ interface Flags {
   memory: boolean;
   settleMs: string;
   compare?: string[];
+  header: Record<string, string>;
 }
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
@@ -35,7 +36,8 @@ const program = command("bench", "Latency and throughput per model and concurren
   .option("--concurrency <list>", "requests in flight, one level each, e.g. 1,4", "1")
   .option("--out <dir>", "parent of the run folder", "benchmarks/out")
   .option("--specs <dir>", "model spec directory (names branches and sizes; optional)", "model-specs")
-  .option("--metrics-url <url>", "Prometheus endpoint for GPU memory (default: the --url host on port 8002, /metrics)")
+  .option(HEADER_FLAG.flags, HEADER_FLAG.description, headerFlag, {} as Record<string, string>)
+  .option("--metrics-url <url>", "Prometheus endpoint for the server-side time split and GPU memory (default: a profile's metrics NodePort when --url is its HTTP NodePort, else the --url host on port 8002)")
   .option("--no-memory", "skip the GPU memory measurement (it unloads and loads each ONNX model)")
   .option("--settle-ms <ms>", "wait after each load/unload before reading GPU memory (Triton refreshes metrics every 2 s)", "2500")
   .option("--compare <runs...>", "print the change between two runs (summary.json files or run folders) and exit");
@@ -59,14 +61,17 @@ await runCli(async () => {
     throw new UserError({ field: "--url", message: `not a URL: '${f.url}'`, hint: "e.g. --url http://localhost:8000" }, 2);
   }
   const catalog = existsSync(f.specs) ? await loadCatalog(f.specs) : undefined;
-  const metricsUrl = f.metricsUrl ?? defaultMetricsUrl(url.toString());
+  const metrics = f.metricsUrl ? { url: f.metricsUrl, why: "--metrics-url" } : await benchMetricsUrl(url.toString(), f.specs);
+  const metricsUrl = metrics.url;
+  process.stdout.write(`metrics: ${metricsUrl} (${metrics.why})\n`);
   const controller = new AbortController();
   process.once("SIGINT", () => {
     process.stderr.write("\ninterrupted: finishing the current request and writing the partial summary (Ctrl-C again to quit at once)\n");
     controller.abort();
     process.once("SIGINT", () => process.exit(130));
   });
-  const server = httpBenchServer(url.toString());
+  const server = httpBenchServer(url.toString(), serverHeaders(f.header));
+  const scrape = metricsScraper(server, metricsUrl);
   const run = await runBench(server, {
     ...(f.models ? { models: f.models } : {}),
     repeats,
@@ -74,7 +79,8 @@ await runCli(async () => {
     concurrency,
     outDir: f.out,
     ...(catalog ? { catalog } : {}),
-    ...(f.memory ? { memory: { metricsUrl, scrape: metricsScraper(server, metricsUrl), settleMs: numberFlag("--settle-ms", f.settleMs, 0) } } : {}),
+    serverMetrics: { url: metricsUrl, scrape },
+    ...(f.memory ? { memory: { metricsUrl, scrape, settleMs: numberFlag("--settle-ms", f.settleMs, 0) } } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
     signal: controller.signal,
   });

@@ -1,9 +1,13 @@
 // npm run demo: the whole chain on this machine, no GPU needed — stand-in exports (fixtures), the
 // repository (synth-repo), the local KServe-v2 server on a free port loading the gpu-local plan's
-// models, and the gate against it with exact fixture numbers. Exits with verify-ready's code.
+// models with the model-repository API restricted as the deployment restricts it (a fresh key per
+// run), and the gate against it with that key (--header) and exact fixture numbers. Exits with
+// verify-ready's code.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { command, runCli } from "../src/cli.ts";
+import { DEFAULT_RESTRICTED_API } from "../src/plan/deployment.ts";
 import { loadPlan } from "../src/plan/load.ts";
 import { startServeLocal, type LocalServer } from "../src/verify/local-server.ts";
 
@@ -51,9 +55,17 @@ await runCli(async () => {
   if (code !== 0) return code;
 
   say(`3/5 serve-local: ${f.repo} on a free port, loading the ${f.profile} plan's ${plan.loadModels.length} models (excluded: ${plan.excluded.map((e) => e.branch).join(", ") || "none"})`);
+  const header = DEFAULT_RESTRICTED_API.header;
+  const key = randomBytes(12).toString("hex");
   let server: LocalServer;
   try {
-    server = await startServeLocal({ repo: f.repo, loadModels: plan.loadModels, readyTimeoutMs: 300_000, onLine: (l) => process.stdout.write(`  [serve-local] ${l}\n`) });
+    server = await startServeLocal({
+      repo: f.repo,
+      loadModels: plan.loadModels,
+      extraArgs: ["--http-restricted-api", `model-repository:${header}=${key}`],
+      readyTimeoutMs: 300_000,
+      onLine: (l) => process.stdout.write(`  [serve-local] ${l}\n`),
+    });
   } catch (e) {
     process.stderr.write(`demo: serve-local did not start: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
@@ -65,9 +77,9 @@ await runCli(async () => {
   const json = join(f.reports, "verify-ready.json");
   const xml = join(f.reports, "verify-ready.xml");
   try {
-    say(`4/5 verify-ready against ${server.url}`);
+    say(`4/5 verify-ready against ${server.url} (model-repository API restricted to header ${header}, as deployed)`);
     code = await npmRun("verify-ready", [
-      "--url", server.url, "--profile", f.profile, "--specs", f.specs, "--onnx-root", f.onnxRoot,
+      "--url", server.url, "--header", `${header}=${key}`, "--profile", f.profile, "--specs", f.specs, "--onnx-root", f.onnxRoot,
       "--report", json, "--junit", xml, "--timeout", f.timeout, ...(f.resolutions ? ["--resolutions", f.resolutions] : []),
     ]);
   } finally {

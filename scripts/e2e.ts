@@ -2,7 +2,7 @@
 // clips → route by resolution → preprocess → infer, pipelined (default) or --sequential, offline or
 // realtime; FPS, p95 latency, jitter, CV of instantaneous FPS and the stage split. Flags only.
 import { Option } from "commander";
-import { command, runCli, numberFlag } from "../src/cli.ts";
+import { command, HEADER_FLAG, headerFlag, numberFlag, runCli, serverHeaders } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { httpE2eServer } from "../src/bench/target.ts";
 import { runE2e, type PassPlan } from "../src/e2e/e2e.ts";
@@ -30,12 +30,14 @@ interface Flags {
   preprocessOn: "thread" | "main";
   specs: string;
   out: string;
+  header: Record<string, string>;
 }
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 
 const program = command("e2e", "Run a video through a KServe-v2 server as the pipeline does and report FPS, p95 latency, jitter, CV of FPS and the stage split.")
   .option("--url <url>", "server (env TRITON_HTTP_URL)", process.env.TRITON_HTTP_URL ?? "http://localhost:8000")
+  .option(HEADER_FLAG.flags, HEADER_FLAG.description, headerFlag, {} as Record<string, string>)
   .requiredOption("--video <file>", "video file (anything ffmpeg decodes)")
   .addOption(new Option("--mode <mode>", "offline: as fast as it can; realtime: frames released at the source frame rate").choices(["offline", "realtime"]).default("offline"))
   .option("--sequential", "no overlap: decode, preprocess and infer one clip at a time", false)
@@ -61,7 +63,7 @@ await runCli(async () => {
   if (f.sequential && f.both) throw new UserError({ message: "--sequential and --both exclude each other" }, 2);
   const numFrames = numberFlag("--num-frames", f.numFrames, 1);
   const passes: PassPlan[] = f.both ? [{ mode: f.mode, pipelined: true }, { mode: f.mode, pipelined: false }] : [{ mode: f.mode, pipelined: !f.sequential }];
-  const run = await runE2e(httpE2eServer(f.url), {
+  const run = await runE2e(httpE2eServer(f.url, serverHeaders(f.header)), {
     videoFile: f.video,
     catalog: await loadCatalog(f.specs),
     passes,

@@ -1,11 +1,14 @@
 // npm run serve-local: a KServe-v2 server over a Triton model repository, run on the CPU (ONNX Runtime,
-// python3 for Python steps, ensembles stepped as Triton does). Prints one line when ready:
+// python3 for Python steps, ensembles stepped as Triton does), with Triton 24.08's defaults
+// (--exit-on-error=true, metrics on 8002). Prints, when ready:
+//   serve-local: metrics on http://127.0.0.1:MPORT/metrics        (unless --allow-metrics=false)
 //   serve-local: listening on http://127.0.0.1:PORT (N models READY, M UNAVAILABLE)
-// and stops cleanly (exit 0) on SIGINT or SIGTERM.
+// exits 1 naming each model that failed to load (--exit-on-error=true), and stops cleanly (exit 0)
+// on SIGINT or SIGTERM.
 import { InvalidArgumentError } from "commander";
 import { command, runCli } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
-import { startServer, type ApiCategory, type RestrictedApi } from "../src/serve/index.ts";
+import { DEFAULT_METRICS_PORT, startServer, StartupError, type ApiCategory, type RestrictedApi } from "../src/serve/index.ts";
 
 interface Flags {
   repo: string;
@@ -14,6 +17,9 @@ interface Flags {
   loadModel: string[];
   maxBodyMb: number;
   httpRestrictedApi: RestrictedApi[];
+  exitOnError: boolean;
+  metricsPort: number;
+  allowMetrics: boolean;
 }
 
 const CATEGORIES: readonly ApiCategory[] = ["health", "metadata", "inference", "model-config", "model-repository", "statistics"];
@@ -21,6 +27,14 @@ const CATEGORIES: readonly ApiCategory[] = ["health", "metadata", "inference", "
 function port(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError("a port is an integer 0..65535 (0: any free port)");
   return Number(v);
+}
+
+/** A boolean as tritonserver reads one (server src/command_line_parser.cc): true/on/1, false/off/0. */
+function bool(v: string): boolean {
+  const l = v.toLowerCase();
+  if (["true", "on", "1"].includes(l)) return true;
+  if (["false", "off", "0"].includes(l)) return false;
+  throw new InvalidArgumentError("expected true or false (also on/off, 1/0), e.g. --exit-on-error=false");
 }
 
 function megabytes(v: string): number {
@@ -43,7 +57,10 @@ const program = command("serve-local", "Serve a Triton model repository over KSe
   .requiredOption("--repo <dir>", "model repository written by synth-repo")
   .option("--host <host>", "address to bind (keep it on loopback unless you mean to expose it)", "127.0.0.1")
   .option("--port <port>", "HTTP port; 0 picks a free one (the ready line says which)", port, 8000)
-  .option("--load-model <name>", "load only this model (repeatable; explicit mode). Default: every model directory", (v: string, p: string[]) => [...p, v], [] as string[])
+  .option("--load-model <name>", "load only this model, and an ensemble's step models (repeatable; explicit mode; '*' loads all). Default: every model directory", (v: string, p: string[]) => [...p, v], [] as string[])
+  .option("--exit-on-error <bool>", "exit 1 when a model fails to load at start-up, as Triton does; false serves the rest with the failures UNAVAILABLE", bool, true)
+  .option("--metrics-port <port>", `Prometheus metrics port (GET /metrics); 0 picks a free one (a line says which)`, port, DEFAULT_METRICS_PORT)
+  .option("--allow-metrics <bool>", "serve metrics (false: no metrics endpoint)", bool, true)
   .option("--max-body-mb <mib>", "refuse larger request bodies with 413", megabytes, 64)
   .option("--http-restricted-api <spec>", "<api>[,<api>…]:<header>=<value>: those APIs need that header (repeatable)", restricted, [] as RestrictedApi[]);
 
@@ -60,12 +77,16 @@ await runCli(async () => {
     ...(f.loadModel.length ? { loadModels: f.loadModel } : {}),
     maxBodyBytes: Math.floor(f.maxBodyMb * 1024 * 1024),
     restrictedApis: f.httpRestrictedApi,
+    exitOnError: f.exitOnError,
+    metricsPort: f.allowMetrics ? f.metricsPort : null,
     log: (line) => process.stderr.write(`${line}\n`),
   }).catch((e: unknown) => {
     if ((e as { code?: string }).code === "ENOENT") throw new UserError({ message: `repository ${f.repo} does not exist`, hint: "write one with npm run synth-repo -- --out DIR" });
+    if (e instanceof StartupError) for (const p of e.failures) process.stderr.write(`serve-local: failed to load '${p.name}': ${p.reason}\n`);
     throw e;
   });
-  for (const p of server.registry.problems()) process.stderr.write(`serve-local: ${p.name} is ${p.state}: ${p.reason}\n`);
+  for (const p of server.startupFailures) process.stderr.write(`serve-local: failed to load '${p.name}': ${p.reason}\n`);
+  if (server.metricsUrl) process.stdout.write(`serve-local: metrics on ${server.metricsUrl}\n`);
   const { ready, unavailable } = server.counts();
   process.stdout.write(`serve-local: listening on ${server.url} (${ready} models READY, ${unavailable} UNAVAILABLE)\n`);
 

@@ -2,8 +2,7 @@
 // Exit 0 only when every required model is READY and passes metadata, smoke and e2e; 1 on a failed
 // check; 2 on bad usage.
 import { UserError } from "../src/errors.ts";
-import { command, runCli } from "../src/cli.ts";
-import { VERIFY_HEADER_ENV } from "../src/plan/post-deploy.ts";
+import { command, HEADER_FLAG, headerFlag, runCli, serverHeaders } from "../src/cli.ts";
 import { DEFAULT_RESOLUTIONS, parseResolution } from "../src/pipeline/frame.ts";
 import { HttpKServeServer } from "../src/verify/http.ts";
 import { verifyReady } from "../src/verify/run.ts";
@@ -19,10 +18,12 @@ interface Flags {
   onnxRoot?: string;
   resolutions: string;
   quiet: boolean;
+  header: Record<string, string>;
 }
 
 const program = command("verify-ready", "The readiness gate: health, repository vs plan, metadata vs specs, smoke and e2e inference, reports.")
   .option("--url <url>", "server base URL (env TRITON_HTTP_URL)", process.env.TRITON_HTTP_URL ?? "http://localhost:8000")
+  .option(HEADER_FLAG.flags, HEADER_FLAG.description, headerFlag, {} as Record<string, string>)
   .option("--profile <name>", "GPU profile whose checklist and plan the server must match", "gpu-local")
   .option("--specs <dir>", "model spec directory", "model-specs")
   .option("--report <file.json>", "write the JSON report here")
@@ -58,10 +59,8 @@ await runCli(async () => {
     }
   });
 
-  // The model-repository API may be restricted to a header (stacks/, post-deploy step); send it when given.
-  const headerName = process.env[VERIFY_HEADER_ENV.name];
-  const headerValue = process.env[VERIFY_HEADER_ENV.value];
-  const server = new HttpKServeServer(f.url, headerName && headerValue ? { headers: { [headerName]: headerValue } } : {});
+  // The model-repository API may be restricted to a header (stacks/, post-deploy step): --header, or the environment.
+  const server = new HttpKServeServer(f.url, { headers: serverHeaders(f.header) });
   const report = await verifyReady({
     server,
     specsDir: f.specs,

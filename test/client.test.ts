@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeError, isUnreachable, KServeClient, KServeHttpError, KServeTimeoutError, parsePrometheus, promValue, type TransportKind } from "../src/client/index.ts";
-import { concatParts, decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseHeaderLength, type Tensor } from "../src/kserve/index.ts";
+import { binaryOutput, concatParts, decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseHeaderLength, type Tensor } from "../src/kserve/index.ts";
 
 interface Seen {
   method: string;
@@ -43,7 +43,7 @@ beforeAll(async () => {
       const y: Tensor = { name: "y", datatype: "FP32", shape: r.inputs[0]!.shape, data: x.map((v) => v * 2) };
       const n: Tensor = { name: "n", datatype: "INT64", shape: [1], data: BigInt64Array.from([BigInt(x.length)]) };
       const all = [y, n].filter((t) => !r.outputs || r.outputs.some((o) => o.name === t.name));
-      const enc = encodeInferResponse({ model_name: "double", model_version: "1", ...(r.id ? { id: r.id } : {}), outputs: all.map((t) => ({ tensor: t, binary: r.outputs?.find((o) => o.name === t.name)?.binary ?? r.binaryOutputs })) });
+      const enc = encodeInferResponse({ model_name: "double", model_version: "1", ...(r.id ? { id: r.id } : {}), outputs: all.map((t) => ({ tensor: t, binary: binaryOutput(r, r.outputs?.find((o) => o.name === t.name)) })) });
       res.writeHead(200, { "content-type": "application/octet-stream", ...(enc.headerLength !== undefined ? { [HEADER_LENGTH]: enc.headerLength } : {}) });
       return res.end(concatParts(enc));
     }

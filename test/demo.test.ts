@@ -29,6 +29,8 @@ describe("npm run demo", () => {
     const out = run.stdout + run.stderr;
     expect(run.status, out).toBe(0);
     for (const step of ["1/5 fixtures", "2/5 synth-repo", "3/5 serve-local", "4/5 verify-ready", "5/5 stopping serve-local"]) expect(out).toContain(`demo: ${step}`);
+    // the gate passed through the model-repository API restricted as the deployment restricts it
+    expect(out).toMatch(/demo: 4\/5 verify-ready against http:\/\/\S+ \(model-repository API restricted to header triton-repository-key, as deployed\)/);
     const json = join(dir, "reports", "verify-ready.json");
     expect(out).toContain(`demo: verify-ready PASSED; reports: ${json}, ${join(dir, "reports", "verify-ready.xml")}`);
     expect(existsSync(join(dir, "models", "clip_text_onnx", "config.pbtxt"))).toBe(true);

@@ -43,7 +43,9 @@ describe("request codec", () => {
     const got = decodeInferRequest(bytes, body.headerLength);
     expect(got.id).toBe("r1");
     expect(got.binaryOutputs).toBe(true);
-    expect(got.outputs).toEqual([{ name: "y" }, { name: "z", binary: false, parameters: { binary_data: false } }]);
+    // binary outputs asked for: every listed output carries the flag, since Triton applies the
+    // request-level binary_data_output only to outputs not listed (server src/http_server.cc, r24.08)
+    expect(got.outputs).toEqual([{ name: "y", binary: true, parameters: { binary_data: true } }, { name: "z", binary: false, parameters: { binary_data: false } }]);
     expect(got.inputs.map(plain)).toEqual(tensors().map(plain));
   });
 
@@ -143,7 +145,8 @@ describe("malformed bodies are refused with the numbers", () => {
     ["BYTES", () => decodeInferRequest(raw({ inputs: [{ name: "s", datatype: "BYTES", shape: [1], data: ["a"] }] }), undefined), /input 's': datatype BYTES is not supported/],
     ["a negative dimension", () => decodeInferRequest(raw({ inputs: [{ name: "x", datatype: "FP32", shape: [-1], data: [] }] }), undefined), /shape must be an array of non-negative integers/],
     ["too few JSON elements", () => decodeInferRequest(raw({ inputs: [{ name: "x", datatype: "FP32", shape: [3], data: [1, 2] }] }), undefined), /data holds 2 elements, shape \[3\] needs 3/],
-    ["too many JSON elements", () => decodeInferRequest(raw({ inputs: [{ name: "x", datatype: "FP32", shape: [1], data: [1, 2] }] }), undefined), /more than the 1 elements/],
+    ["too many JSON elements", () => decodeInferRequest(raw({ inputs: [{ name: "x", datatype: "FP32", shape: [1], data: [1, 2] }] }), undefined), /Shape does not match true shape of 'data' field: data holds 2 elements, shape \[1\] needs 1/],
+    ["a shape far larger than its JSON data (no allocation)", () => decodeInferRequest(raw({ inputs: [{ name: "x", datatype: "UINT8", shape: [1e9, 256, 256, 3], data: [1, 2, 3] }] }), undefined), /data holds 3 elements, shape \[1000000000, 256, 256, 3\] needs 196608000000000/],
     ["BOOL given a number", () => decodeInferRequest(raw({ inputs: [{ name: "b", datatype: "BOOL", shape: [1], data: [1] }] }), undefined), /element 0 is 1, expected true or false/],
     ["UINT8 out of range", () => decodeInferRequest(raw({ inputs: [{ name: "u", datatype: "UINT8", shape: [2], data: [1, 256] }] }), undefined), /element 1 is 256, expected an integer in \[0, 255\]/],
     ["INT64 given a fraction", () => decodeInferRequest(raw({ inputs: [{ name: "t", datatype: "INT64", shape: [1], data: [1.5] }] }), undefined), /element 0 is 1.5, expected an integer/],

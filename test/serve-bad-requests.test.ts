@@ -1,6 +1,8 @@
 // Every kind of bad request gets a 4xx with `{"error": …}` saying what is wrong, and the server keeps
 // answering: after each case a good inference still succeeds on the same server.
+import { mkdir, writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KServeClient } from "../src/client/index.ts";
 import { startServer, type ServeLocal } from "../src/serve/index.ts";
@@ -13,8 +15,10 @@ const LIMIT = 1024 * 1024;
 
 beforeAll(async () => {
   r = await makeServeRepo(["clip_text", "raft_256"], "onnx");
-  // raft_256 is asked for but its preprocess step is not: UNAVAILABLE with a reason.
-  server = await startServer({ repo: r.repo, port: 0, loadModels: ["clip_text_onnx", "clip_text", "raft_256_onnx", "raft_256"], maxBodyBytes: LIMIT });
+  // 'broken' is asked for and cannot load: UNAVAILABLE with a reason (served on: --exit-on-error=false).
+  await mkdir(join(r.repo, "broken/1"), { recursive: true });
+  await writeFile(join(r.repo, "broken/config.pbtxt"), 'name: "broken"\nbackend: "tensorflow"\n');
+  server = await startServer({ repo: r.repo, port: 0, metricsPort: null, exitOnError: false, loadModels: ["clip_text_onnx", "clip_text", "raft_256_onnx", "broken"], maxBodyBytes: LIMIT });
   client = new KServeClient(server.url);
 });
 
@@ -89,7 +93,8 @@ const cases: [string, Req, number, RegExp][] = [
   ["trailing bytes", { path: infer("clip_text"), ...binary({ inputs: [{ ...TOKENS, parameters: { binary_data_size: 616 } }] }, Buffer.concat([tokenBytes, Buffer.alloc(9)])) }, 400, /9 unexpected bytes after the last binary input/],
   ["wrong datatype", { path: infer("clip_text"), ...binary({ inputs: [{ ...TOKENS, datatype: "INT32", parameters: { binary_data_size: 308 } }] }, tokenBytes.subarray(0, 308)) }, 400, /inference input 'INPUT__0' data-type is 'INT32', but model 'clip_text' expects 'INT64'/],
   ["wrong shape", { path: infer("clip_text"), ...json({ inputs: [{ ...TOKENS, shape: [1, 76], data: new Array(76).fill(1) }] }) }, 400, /unexpected shape for input 'INPUT__0' for model 'clip_text'. Expected \[1,77\], got \[1,76\]/],
-  ["JSON data that does not fill the shape", { path: infer("clip_text"), ...json({ inputs: [{ ...TOKENS, data: [1, 2, 3] }] }) }, 400, /input 'INPUT__0': data holds 3 elements, shape \[1, 77\] needs 77/],
+  ["JSON data that does not fill the shape", { path: infer("clip_text"), ...json({ inputs: [{ ...TOKENS, data: [1, 2, 3] }] }) }, 400, /input 'INPUT__0': Unable to parse 'data': Shape does not match true shape of 'data' field: data holds 3 elements, shape \[1, 77\] needs 77/],
+  ["a JSON shape of 1e9×256×256×3 over three numbers", { path: infer("clip_text"), ...json({ inputs: [{ name: "INPUT__0", datatype: "UINT8", shape: [1e9, 256, 256, 3], data: [1, 2, 3] }] }) }, 400, /data holds 3 elements, shape \[1000000000, 256, 256, 3\] needs 196608000000000/],
   ["a JSON element of the wrong kind", { path: infer("clip_text"), ...json({ inputs: [{ ...TOKENS, data: [...new Array(76).fill(1), "x"] }] }) }, 400, /element 76 is "x", expected an integer/],
   ["BYTES", { path: infer("clip_text"), ...json({ inputs: [{ name: "INPUT__0", datatype: "BYTES", shape: [1], data: ["a cat"] }] }) }, 400, /datatype BYTES is not supported/],
   ["unknown model", { path: infer("nope"), ...json({ inputs: [] }) }, 404, /Request for unknown model: 'nope' is not found/],
@@ -105,10 +110,11 @@ const cases: [string, Req, number, RegExp][] = [
   ["unknown path", { method: "GET", path: "/v2/modelz" }, 404, /no such endpoint: GET \/v2\/modelz/],
   ["a path outside v2", { method: "GET", path: "/metrics" }, 404, /no such endpoint/],
   ["malformed percent-encoding", { method: "GET", path: "/v2/models/%E0%A4%A" }, 400, /malformed URL path/],
-  ["a model that is not ready", { path: infer("raft_256"), ...json({ inputs: [] }) }, 503, /model 'raft_256' is not ready: UNAVAILABLE \(step model 'preprocess_raft_256' is not loaded\)/],
+  ["a model that failed to load", { path: infer("broken"), ...json({ inputs: [] }) }, 404, /^Request for unknown model: 'broken' has no available versions$/],
+  ["a model never loaded", { path: infer("raft_256"), ...json({ inputs: [] }) }, 404, /^Request for unknown model: 'raft_256' is not found$/],
   ["repository index with bad JSON", { path: "/v2/repository/index", body: "{ready}" }, 400, /failed to parse the request JSON/],
   ["repository index with ready that is not a boolean", { path: "/v2/repository/index", ...json({ ready: "yes" }) }, 400, /"ready" must be true or false, got "yes"/],
-  ["load of a model that is not in the repository", { path: "/v2/repository/models/ghost/load", ...json({}) }, 400, /failed to load 'ghost': no model directory 'ghost'/],
+  ["load of a model that is not in the repository", { path: "/v2/repository/models/ghost/load", ...json({}) }, 500, /^failed to load 'ghost', failed to poll from model repository/],
   ["load with a config override", { path: "/v2/repository/models/clip_text/load", ...json({ parameters: { config: "{}" } }) }, 400, /load parameters config are not supported by serve-local/],
 ];
 

@@ -1,6 +1,7 @@
-// npm run serve-local as a user runs it: usage errors exit 2, the one ready line (port 0 picks a free
-// port), reasons for UNAVAILABLE models on stderr, a warning when not on loopback, and a clean stop on
-// SIGTERM: exit 0 with its Python step processes gone.
+// npm run serve-local as a user runs it: usage errors exit 2, a model that fails at start-up ends it
+// (exit 1, Triton's --exit-on-error) unless --exit-on-error=false, the metrics and ready lines (port 0
+// picks a free port), reasons for UNAVAILABLE models on stderr, a warning when not on loopback, and a
+// clean stop on SIGTERM: exit 0 with its Python step processes gone.
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -46,15 +47,25 @@ describe("serve-local command", () => {
     }
   });
 
-  it("prints one ready line, serves, and stops on SIGTERM with exit 0 and no Python process left", async () => {
+  it("a model that fails to load at start-up ends the server (exit 1) naming it, as Triton's --exit-on-error does", async () => {
     const s = spawnServeLocal(["--repo", r.repo, "--port", "0"]);
+    expect(await s.exited).toBe(1);
+    expect(s.stderr()).toMatch(/serve-local: failed to load 'broken': Invalid argument: model 'broken' has backend "tensorflow"; serve-local runs onnxruntime_onnx, python and ensemble models/);
+    expect(s.stderr()).toMatch(/error: creating server: failed to load all models: broken \(--exit-on-error=true/);
+    expect(s.stdout()).not.toMatch(READY);
+  });
+
+  it("--exit-on-error=false: the ready line after the metrics line, serves, and stops on SIGTERM with exit 0 and no Python process left", async () => {
+    const s = spawnServeLocal(["--repo", r.repo, "--port", "0", "--exit-on-error=false"]);
     try {
       const ready = await waitReady(s);
       expect(ready).toMatchObject({ ready: 3, unavailable: 1 });
       expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(s.stdout().trim().split("\n")).toHaveLength(1);
-      expect(s.stdout().trim()).toMatch(READY);
-      expect(s.stderr()).toMatch(/serve-local: broken is UNAVAILABLE: model 'broken' has backend "tensorflow"; serve-local runs onnxruntime_onnx, python and ensemble models/);
+      const lines = s.stdout().trim().split("\n");
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^serve-local: metrics on http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(lines[1]).toMatch(READY);
+      expect(s.stderr()).toMatch(/serve-local: failed to load 'broken': Invalid argument: model 'broken' has backend "tensorflow"/);
       const c = new KServeClient(ready.url);
       const [out] = await c.infer("midas_256", entryInputs(r.branch("midas_256")), ["OUTPUT__0"]);
       expect(out!.shape).toEqual([1, 256, 256]);
@@ -68,5 +79,19 @@ describe("serve-local command", () => {
     } finally {
       if (isAlive(s.pid)) s.child.kill("SIGKILL");
     }
+  });
+
+  it("--allow-metrics=false serves no metrics line; a bad boolean is a usage error", async () => {
+    const s = spawnServeLocal(["--repo", r.repo, "--port", "0", "--load-model", "midas_256_onnx", "--allow-metrics=false"]);
+    try {
+      await waitReady(s);
+      expect(s.stdout()).not.toMatch(/metrics on/);
+    } finally {
+      s.child.kill("SIGTERM");
+      await s.exited;
+    }
+    const bad = spawnServeLocal(["--repo", r.repo, "--exit-on-error=maybe"]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toMatch(/expected true or false/);
   });
 });

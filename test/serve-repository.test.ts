@@ -1,7 +1,7 @@
-// serve-local's repository API in explicit mode (--load-model): models not loaded are listed as
-// UNAVAILABLE "unloaded", load re-reads config.pbtxt from disk, a failed reload keeps the loaded
-// version serving, unloading a step model takes its ensemble down with that reason; the restricted
-// API header; and the two preprocess forms (Python step, ONNX step) serving the same numbers.
+// serve-local's repository API in explicit mode (--load-model): models never loaded are listed by
+// name only, loading an ensemble loads its steps, load re-reads config.pbtxt from disk, a failed
+// reload keeps the loaded version serving, unloading a step model unloads its ensemble; the
+// restricted API header; and the two preprocess forms (Python step, ONNX step) serving the same numbers.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function serve(repo: string, o: Partial<Parameters<typeof startServer>[0]> = {}, headers?: Record<string, string>): Promise<KServeClient> {
-  const s = await startServer({ repo, port: 0, ...o });
+  const s = await startServer({ repo, port: 0, metricsPort: null, ...o });
   servers.push(s);
   const c = new KServeClient(s.url, headers ? { headers } : {});
   clients.push(c);
@@ -40,24 +40,22 @@ describe("explicit model control", () => {
     expect(await c.ready()).toBe(true);
     const index = await c.repositoryIndex();
     expect(index.filter((e) => e.state === "READY").map((e) => e.name)).toEqual(["clip_text", "clip_text_onnx"]);
-    expect(index.find((e) => e.name === "midas_256")).toEqual({ name: "midas_256", state: "UNAVAILABLE", reason: "unloaded" });
+    expect(index.find((e) => e.name === "midas_256")).toEqual({ name: "midas_256" });
 
-    // An ensemble whose step models are not loaded cannot load, and says which one is missing.
-    await expect(c.load("midas_256")).rejects.toMatchObject({ status: 400, serverError: "failed to load 'midas_256': step model 'preprocess_midas_256' is not loaded" });
-    expect(await c.ready()).toBe(false); // it was asked for and is not READY
-    await c.load("preprocess_midas_256");
-    await c.load("midas_256_onnx");
-    expect((await c.repositoryIndex()).find((e) => e.name === "midas_256")).toMatchObject({ state: "READY" });
+    // Loading an ensemble loads its step models first.
+    await c.load("midas_256");
+    expect((await c.repositoryIndex()).filter((e) => e.name.includes("midas_256")).map((e) => `${e.name}:${e.state}`)).toEqual(["midas_256:READY", "midas_256_onnx:READY", "preprocess_midas_256:READY"]);
     expect(await c.ready()).toBe(true);
     const inputs = entryInputs(py.branch("midas_256"), 2);
     const [depth] = await c.infer("midas_256", inputs, ["OUTPUT__0"]);
     expect(firstMismatch("FP32", depth!.data, expectedOutputs(py.branch("midas_256"), inputs)[0]!, FIXTURE_TOLERANCE)).toBeUndefined();
 
-    // Unloading a step model takes the ensemble down, with the reason; loading it again brings it back.
+    // Unloading a step model unloads the ensemble ("unloaded"), the server stays ready; loading it
+    // again brings the ensemble back.
     await c.unload("midas_256_onnx");
-    expect((await c.repositoryIndex()).find((e) => e.name === "midas_256")).toEqual({ name: "midas_256", version: "1", state: "UNAVAILABLE", reason: "step model 'midas_256_onnx' is not loaded" });
-    await expect(c.infer("midas_256", inputs, ["OUTPUT__0"])).rejects.toMatchObject({ status: 503, serverError: expect.stringContaining("step model 'midas_256_onnx' is not loaded") });
-    expect(await c.ready()).toBe(false);
+    expect((await c.repositoryIndex()).find((e) => e.name === "midas_256")).toEqual({ name: "midas_256", version: "1", state: "UNAVAILABLE", reason: "unloaded" });
+    await expect(c.infer("midas_256", inputs, ["OUTPUT__0"])).rejects.toMatchObject({ status: 404, serverError: "Request for unknown model: 'midas_256' has no available versions" });
+    expect(await c.ready()).toBe(true);
     await c.load("midas_256_onnx");
     expect(await c.modelReady("midas_256")).toBe(true);
   });
@@ -70,7 +68,7 @@ describe("explicit model control", () => {
       // A config that no longer fits its step model: refused with the ensemble check's words, and
       // the loaded version keeps serving.
       await writeFile(file, original.replace("dims: [ 1, 77 ]", "dims: [ 1, 78 ]"));
-      await expect(c.load("clip_text")).rejects.toMatchObject({ status: 400, serverError: expect.stringMatching(/keeps serving.*shape mismatch on tensor "INPUT__0"/) });
+      await expect(c.load("clip_text")).rejects.toMatchObject({ status: 400, serverError: expect.stringMatching(/^load failed for model 'clip_text': .*shape mismatch on tensor "INPUT__0".*keeps serving/) });
       expect(await c.modelReady("clip_text")).toBe(true);
       expect((await c.modelMetadata("clip_text")).inputs[0]!.shape).toEqual([1, 77]);
       // A config changed on disk is what a load serves afterwards.
@@ -79,7 +77,7 @@ describe("explicit model control", () => {
       expect((await c.modelConfig("clip_text")).version_policy).toEqual({ latest: { num_versions: 1 } });
       // A broken file: the old version keeps serving.
       await writeFile(file, `${original}\noops {`);
-      await expect(c.load("clip_text")).rejects.toMatchObject({ status: 400, serverError: expect.stringMatching(/the loaded version keeps serving.*config\.pbtxt:\d+:\d+/) });
+      await expect(c.load("clip_text")).rejects.toMatchObject({ status: 500, serverError: expect.stringMatching(/^failed to load 'clip_text', failed to poll from model repository: .*config\.pbtxt:\d+:\d+/) });
       expect(await c.modelReady("clip_text")).toBe(true);
       const out = await c.infer("clip_text", entryInputs(py.branch("clip_text")), ["OUTPUT__0"]);
       expect(out[0]!.shape).toEqual([1, 77, 512]);
@@ -93,26 +91,26 @@ describe("explicit model control", () => {
     const model = join(py.repo, "clip_text_onnx/1/model.onnx");
     await rename(model, `${model}.away`);
     try {
-      await expect(c.load("clip_text_onnx")).rejects.toMatchObject({ status: 400, serverError: expect.stringMatching(/clip_text_onnx\/1\/model\.onnx is missing/) });
-      expect((await c.repositoryIndex()).find((e) => e.name === "clip_text_onnx")).toMatchObject({ state: "UNAVAILABLE", reason: expect.stringContaining("is missing") });
+      await expect(c.load("clip_text_onnx")).rejects.toMatchObject({ status: 400, serverError: expect.stringMatching(/^load failed for model 'clip_text_onnx': version 1 is at UNAVAILABLE state: Invalid argument: .*clip_text_onnx\/1\/model\.onnx is missing/) });
+      expect((await c.repositoryIndex()).find((e) => e.name === "clip_text_onnx")).toMatchObject({ version: "1", state: "UNAVAILABLE", reason: expect.stringContaining("is missing") });
     } finally {
       await rename(`${model}.away`, model);
     }
     await c.load("clip_text_onnx");
     expect(await c.modelReady("clip_text_onnx")).toBe(true);
-    await expect(c.load("no_such_model")).rejects.toMatchObject({ status: 400, serverError: expect.stringContaining("no model directory 'no_such_model'") });
-    await expect(c.unload("no_such_model")).rejects.toMatchObject({ status: 400 });
+    await expect(c.load("no_such_model")).rejects.toMatchObject({ status: 500, serverError: expect.stringContaining("failed to load 'no_such_model', failed to poll from model repository") });
+    await c.unload("no_such_model"); // Triton answers 200
   });
 });
 
 describe("restricted API", () => {
   it("the repository API answers only requests that carry the header; the client sends it on every call", async () => {
-    const s = await startServer({ repo: py.repo, port: 0, loadModels: ["clip_text_onnx"], restrictedApis: [{ categories: ["model-repository"], header: "triton-repo-key", value: "s3cret" }] });
+    const s = await startServer({ repo: py.repo, port: 0, metricsPort: null, loadModels: ["clip_text_onnx"], restrictedApis: [{ categories: ["model-repository"], header: "triton-repo-key", value: "s3cret" }] });
     servers.push(s);
     const anonymous = new KServeClient(s.url);
     const keyed = new KServeClient(s.url, { headers: { "triton-repo-key": "s3cret" } });
     clients.push(anonymous, keyed);
-    await expect(anonymous.repositoryIndex()).rejects.toMatchObject({ status: 403, serverError: "This API is restricted, expecting header 'triton-repo-key'" });
+    await expect(anonymous.repositoryIndex()).rejects.toMatchObject({ status: 403, serverError: "This API is restricted, expecting header 'triton-repo-key'", message: expect.stringContaining("this API is restricted: pass --header triton-repo-key=…") });
     expect(await anonymous.live()).toBe(true);
     expect((await keyed.repositoryIndex()).find((e) => e.name === "clip_text_onnx")).toMatchObject({ state: "READY" });
   });

@@ -85,13 +85,16 @@ describe("verify-ready against a serve-local that goes wrong", () => {
     expect(performance.now() - t).toBeLessThan(30_000);
     expect(report.steps.map((s) => `${s.name}:${s.status}`)).toEqual(["health:pass", "repository:pass", "metadata:pass", "smoke:fail", "e2e:skip", "report:pass"]);
     expect(report.steps[3]!.details[0]).toMatch(new RegExp(`cannot be reached in step smoke`));
+    // where the gate runs after a deploy, the likely cause and where to look
+    expect(report.steps[3]!.details[0]).toContain("a model that failed to load at start-up: Triton exits (--exit-on-error=true) and the pod crash-loops; `kubectl --namespace triton logs deployment/triton --previous`");
     expect(report.steps[4]!.checks[0]!.message).toMatch(/^not run: .* cannot be reached in step smoke/);
     await server.stop();
   });
 
   it("fails naming a required model removed from the repository", async () => {
     await rm(join(ws.repo, "clip_text_onnx"), { recursive: true });
-    const server = await ws.serve({ loadModels: plan.loadModels.filter((m) => m !== "clip_text_onnx") });
+    // with Triton's default (--exit-on-error=true) the server would not even start; served on, the gate says why
+    const server = await ws.serve({ loadModels: plan.loadModels.filter((m) => m !== "clip_text_onnx"), extraArgs: ["--exit-on-error=false"] });
     try {
       const report = await verifyReady({ server: new HttpKServeServer(server.url), onnxRoot: ws.onnxRoot, resolutions: few, timeoutS: 60 });
       expect(report.exitCode).toBe(1);

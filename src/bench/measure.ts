@@ -12,6 +12,8 @@ export interface LevelOptions {
   onSample?: (s: Sample) => void | Promise<void>;
   /** Stop after this many failed requests (a model that OOMs fails every call; no need to wait for 30). */
   maxErrors?: number;
+  /** Called once between the warm-up and the timed part, outside the timing (e.g. to read the server's counters). */
+  beforeTimed?: () => Promise<void>;
 }
 
 export interface Sample {
@@ -61,6 +63,7 @@ export async function measureLevel(request: () => Promise<unknown>, o: LevelOpti
     }
   });
 
+  await o.beforeTimed?.();
   const latenciesMs: number[] = [];
   let errors = 0;
   let started = 0;

@@ -15,7 +15,7 @@ export function orderedMeasurements(ms: readonly Measurement[]): Measurement[] {
 
 export function formatBenchTable(s: BenchSummary): string {
   const t = new Table({
-    head: ["model", "size", "conc", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms", "std ms", "CV", "req/s", "status"],
+    head: ["model", "size", "conc", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms", "std ms", "CV", "req/s", "server ms", "status"],
     style: { head: [], border: [] },
   });
   for (const m of orderedMeasurements(s.measurements)) {
@@ -32,6 +32,7 @@ export function formatBenchTable(s: BenchSummary): string {
       l ? fmt(l.std) : "",
       l ? l.cv.toFixed(3) : "",
       fmt(m.throughput),
+      m.serverTime ? fmt(m.serverTime.requestUs / 1000) : "",
       m.status === "ok" ? "ok" : `error: ${truncate(m.error ?? "", 60)}`,
     ]);
   }

@@ -2,7 +2,7 @@
 // deterministic inputs of the model's exact shapes; results.jsonl appended per request, summary.json
 // rewritten after each level (an interrupted run keeps a partial summary); then, where the server has
 // GPU metrics, measured VRAM per ONNX model; finally the HTML report beside the summary.
-import type { PromSample } from "../client/index.ts";
+import { isUnreachable, serverProblem, type PromSample } from "../client/index.ts";
 import { elementCount, dtypeInfo } from "../dtype.ts";
 import { UserError } from "../errors.ts";
 import type { Catalog } from "../spec/catalog.ts";
@@ -10,7 +10,8 @@ import { measureLevel } from "./measure.ts";
 import { measureMemory, measuredMemoryFile, type MemoryTarget } from "./memory.ts";
 import { benchHtml } from "./report.ts";
 import { RunStore, runId } from "./run-store.ts";
-import { benchInputs, chooseModels, type BenchModel, type BenchServer } from "./server.ts";
+import { REQUEST_SUCCESS, serverTime } from "./server-time.ts";
+import { benchInputs, chooseModels, type BenchModel, type BenchServer, type IndexRow } from "./server.ts";
 import { summarize } from "./stats.ts";
 import { SUMMARY_KIND, type BenchSummary, type Measurement, type ResultLine } from "./summary.ts";
 
@@ -28,6 +29,8 @@ export interface BenchOptions {
   catalog?: Catalog;
   /** GPU memory measurement; skipped (and said so) when the endpoint has no GPU metrics. */
   memory?: { metricsUrl: string; scrape: () => Promise<PromSample[]>; settleMs?: number; runMs?: number };
+  /** The server's Prometheus endpoint, read around each timed part for the server-side time split (serverTime.ts). */
+  serverMetrics?: { url: string; scrape: () => Promise<PromSample[]> };
   /** Run id prefix. @default "bench" */
   prefix?: string;
   log?: (line: string) => void;
@@ -50,8 +53,8 @@ export async function runBench(server: BenchServer, o: BenchOptions = {}): Promi
   checkOptions(repeats, warmup, concurrency);
   const log = o.log ?? (() => undefined);
 
-  const serverInfo = await reach(server);
-  const models = chooseModels(await server.repositoryIndex(), o.models, o.catalog);
+  const { info: serverInfo, index } = await reach(server);
+  const models = chooseModels(index, o.models, o.catalog);
   const store = await RunStore.create(o.outDir ?? "benchmarks/out", runId(o.prefix ?? "bench"));
   const now = () => new Date().toISOString();
   const summary: BenchSummary = {
@@ -72,15 +75,17 @@ export async function runBench(server: BenchServer, o: BenchOptions = {}): Promi
   };
   await save();
   log(`run ${store.id}: ${models.length} model(s) × concurrency ${concurrency.join(", ")}, ${repeats} repeats after ${warmup} warm-up → ${store.dir}`);
+  const scrape = o.serverMetrics ? await metricsReader(o.serverMetrics, log) : undefined;
 
   try {
     for (const model of models) {
       for (const c of concurrency) {
         if (o.signal?.aborted) throw new Interrupted();
-        const m = await measureModel(server, model, c, repeats, warmup, store, o.signal);
+        const m = await measureModel(server, model, c, repeats, warmup, store, o.signal, scrape);
         summary.measurements.push(m);
         await save();
-        log(`  ${model.name} c=${c}: ${m.latencyMs ? `p50 ${m.latencyMs.p50.toFixed(2)} ms, p95 ${m.latencyMs.p95.toFixed(2)} ms, ${m.throughput.toFixed(1)} req/s` : `error: ${m.error}`}`);
+        const st = m.serverTime ? `; server ${(m.serverTime.requestUs / 1000).toFixed(2)} ms/request (compute ${(m.serverTime.computeInferUs / 1000).toFixed(2)} ms)` : "";
+        log(`  ${model.name} c=${c}: ${m.latencyMs ? `p50 ${m.latencyMs.p50.toFixed(2)} ms, p95 ${m.latencyMs.p95.toFixed(2)} ms, ${m.throughput.toFixed(1)} req/s${st}` : `error: ${m.error}`}`);
       }
     }
     let measuredFile: string | undefined;
@@ -97,7 +102,7 @@ export async function runBench(server: BenchServer, o: BenchOptions = {}): Promi
           summary.memory.file = "measured-memory.json";
         }
       }
-      log(`GPU memory: ${summary.memory.status}${summary.memory.reason ? ` (${summary.memory.reason})` : ""}`);
+      log(`GPU memory: ${summary.memory.status}${summary.memory.reason ? ` (${summary.memory.status === "skipped" ? `looked at ${summary.memory.metricsUrl}: ` : ""}${summary.memory.reason})` : ""}`);
     }
     summary.status = "complete";
     summary.finishedAt = now();
@@ -124,25 +129,35 @@ function checkOptions(repeats: number, warmup: number, concurrency: readonly num
   if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw bad("--concurrency", concurrency.join(","), "a list of positive integers, e.g. 1,4");
 }
 
-/** GET /v2 first: an unreachable server is one clear error, not one per model. */
-async function reach(server: BenchServer): Promise<{ name: string; version: string }> {
+/** GET /v2 and the index first: an unreachable or restricted server is one clear error, not one per model. */
+async function reach(server: BenchServer): Promise<{ info: { name: string; version: string }; index: IndexRow[] }> {
   try {
-    return await server.serverMetadata();
+    return { info: await server.serverMetadata(), index: await server.repositoryIndex() };
   } catch (e) {
-    throw new UserError({ message: `cannot reach a KServe-v2 server at ${server.url}: ${describe(e)}`, hint: "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" }, 1);
+    throw new UserError({ message: serverProblem(server.url, e), ...(isUnreachable(e) ? { hint: "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" } : {}) }, 1);
   }
 }
 
-function describe(e: unknown): string {
-  const parts: string[] = [];
-  for (let c: unknown = e, i = 0; c && i < 4; c = (c as { cause?: unknown }).cause, i++) {
-    const code = (c as { code?: unknown }).code;
-    parts.push(c instanceof Error ? `${c.message}${typeof code === "string" && !c.message.includes(code) ? ` (${code})` : ""}` : String(c));
+/**
+ * The metrics scrape for the server-side split, or undefined (said once) when the endpoint does not
+ * answer with Triton's per-model counters.
+ */
+async function metricsReader(m: { url: string; scrape: () => Promise<PromSample[]> }, log: (line: string) => void): Promise<(() => Promise<PromSample[] | undefined>) | undefined> {
+  try {
+    const samples = await m.scrape();
+    if (!samples.some((x) => x.name === REQUEST_SUCCESS)) {
+      log(`server-side time: skipped (looked at ${m.url}: no ${REQUEST_SUCCESS} there)`);
+      return undefined;
+    }
+  } catch (e) {
+    log(`server-side time: skipped (looked at ${m.url}: ${e instanceof Error ? e.message : String(e)})`);
+    return undefined;
   }
-  return parts.join(": ");
+  log(`server-side time: from ${m.url}`);
+  return () => m.scrape().catch(() => undefined);
 }
 
-async function measureModel(server: BenchServer, model: BenchModel, concurrency: number, repeats: number, warmup: number, store: RunStore, signal?: AbortSignal): Promise<Measurement> {
+async function measureModel(server: BenchServer, model: BenchModel, concurrency: number, repeats: number, warmup: number, store: RunStore, signal?: AbortSignal, scrape?: () => Promise<PromSample[] | undefined>): Promise<Measurement> {
   const cb = model.branch;
   const base = {
     model: model.name,
@@ -161,6 +176,7 @@ async function measureModel(server: BenchServer, model: BenchModel, concurrency:
     return { ...base, requests: 0, ok: 0, errors: 1, wallMs: 0, throughput: 0, samplesMs: [], inputBytes: 0, status: "error", error };
   }
   const inputBytes = inputs.reduce((n, t) => n + elementCount(t.shape) * dtypeInfo(t.datatype).byteSize, 0);
+  let before: PromSample[] | undefined;
   const r = await measureLevel(
     async () => {
       if (signal?.aborted) throw new Error("interrupted");
@@ -171,9 +187,12 @@ async function measureModel(server: BenchServer, model: BenchModel, concurrency:
       warmup,
       repeats,
       onSample: (s) => store.appendResult({ runId: store.id, model: model.name, concurrency, index: s.index, latencyMs: s.latencyMs, atMs: s.atMs, ok: s.ok, ...(s.error ? { error: s.error } : {}) } satisfies ResultLine),
+      ...(scrape ? { beforeTimed: async () => void (before = await scrape()) } : {}),
     },
   );
   if (signal?.aborted) throw new Interrupted();
+  const after = before && scrape ? await scrape() : undefined;
+  const st = before && after ? serverTime(before, after, model.name) : undefined;
   const status = r.errors === 0 && r.ok > 0 ? "ok" : "error";
   return {
     ...base,
@@ -185,6 +204,7 @@ async function measureModel(server: BenchServer, model: BenchModel, concurrency:
     ...(r.ok > 0 ? { latencyMs: summarize(r.latenciesMs) } : {}),
     samplesMs: r.latenciesMs,
     inputBytes,
+    ...(st ? { serverTime: st } : {}),
     status,
     ...(status === "error" ? { error: r.firstError ?? "no request succeeded" } : {}),
   };

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import type { LevelResult } from "./measure.ts";
+import type { ServerTime } from "./server-time.ts";
 import type { LatencyStats } from "./stats.ts";
 
 export const SUMMARY_KIND = "triton-deploy.bench";
@@ -23,6 +24,8 @@ export interface Measurement extends Pick<LevelResult, "concurrency" | "requests
   samplesMs: number[];
   /** Request body tensors in bytes (binary extension). */
   inputBytes: number;
+  /** Where the time went on the server (Triton's per-model counters around the timed part), when it exports them. */
+  serverTime?: ServerTime;
   status: "ok" | "error";
   error?: string;
 }

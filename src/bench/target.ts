@@ -4,8 +4,11 @@ import { KServeClient, type PromSample } from "../client/index.ts";
 import type { E2eServer } from "../e2e/e2e.ts";
 import type { BenchServer } from "./server.ts";
 
-export function httpBenchServer(url: string): BenchServer & { client: KServeClient } {
-  const c = new KServeClient(url);
+/** Headers on every request (--header, e.g. a restricted model-repository API's key). */
+type Headers = Readonly<Record<string, string>>;
+
+export function httpBenchServer(url: string, headers: Headers = {}): BenchServer & { client: KServeClient } {
+  const c = new KServeClient(url, { headers: { ...headers } });
   return {
     client: c,
     url: c.url,
@@ -21,8 +24,8 @@ export function httpBenchServer(url: string): BenchServer & { client: KServeClie
   };
 }
 
-export function httpE2eServer(url: string): E2eServer & { client: KServeClient } {
-  const c = new KServeClient(url);
+export function httpE2eServer(url: string, headers: Headers = {}): E2eServer & { client: KServeClient } {
+  const c = new KServeClient(url, { headers: { ...headers } });
   return {
     client: c,
     url: c.url,

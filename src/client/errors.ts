@@ -1,6 +1,10 @@
 // What can go wrong talking to a KServe-v2 server, told apart: the server answered with an error
-// status (KServeHttpError: status, path and the server's own `error` text), the server is not there
-// (isUnreachable), or the caller's deadline passed (KServeTimeoutError).
+// status (KServeHttpError: status, path and the server's own `error` text; a 403 from a restricted API
+// says which --header to pass), the server is not there (isUnreachable), or the caller's deadline
+// passed (KServeTimeoutError).
+
+/** Triton's answer to a request without a restricted API's header (server src/http_server.cc, r24.08). */
+const RESTRICTED = /This API is restricted, expecting header '([^']+)'/;
 
 /** A non-2xx answer; `serverError` is the `{"error": …}` text (or the raw body when it is not JSON). */
 export class KServeHttpError extends Error {
@@ -10,9 +14,16 @@ export class KServeHttpError extends Error {
     readonly path: string,
     readonly serverError: string,
   ) {
-    super(`${method} ${path}: HTTP ${status}: ${serverError}`);
+    super(`${method} ${path}: HTTP ${status}: ${restrictedHint(status, serverError) ?? serverError}`);
     this.name = "KServeHttpError";
   }
+}
+
+/** "this API is restricted: pass --header NAME=…" for a 403, with the server's own words after it. */
+function restrictedHint(status: number, serverError: string): string | undefined {
+  if (status !== 403) return undefined;
+  const header = RESTRICTED.exec(serverError)?.[1];
+  return `this API is restricted: pass --header ${header ?? "NAME"}=… (server: ${serverError})`;
 }
 
 /** The request ran past its timeout. */
@@ -53,6 +64,15 @@ export function isUnreachable(e: unknown): boolean {
     if (c instanceof Error && /fetch failed|socket hang up|other side closed/.test(c.message)) return true;
   }
   return false;
+}
+
+/**
+ * Why a server did not answer as hoped, for a command's error line: "cannot reach … at URL" only when
+ * nothing answered (refused, reset, DNS); an answer with an error status (a 403 of a restricted API,
+ * a 404) is said as what it is.
+ */
+export function serverProblem(url: string, e: unknown): string {
+  return isUnreachable(e) ? `cannot reach a KServe-v2 server at ${url}: ${describeError(e)}` : `the server at ${url} answered: ${describeError(e)}`;
 }
 
 /** One line describing an error, following `cause` (fetch and node:http wrap the socket error). */

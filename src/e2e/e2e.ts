@@ -3,6 +3,7 @@
 // more passes (pipelined and/or sequential, offline or realtime), each clip's timing appended to
 // clips.jsonl as it finishes and summary.json rewritten after each pass; the HTML report at the end.
 import { RunStore, runId } from "../bench/run-store.ts";
+import { isUnreachable, serverProblem } from "../client/index.ts";
 import { isUserError, UserError } from "../errors.ts";
 import { syntheticFrame, type Infer } from "../pipeline/index.ts";
 import type { Catalog } from "../spec/catalog.ts";
@@ -192,8 +193,7 @@ async function readyModels(server: E2eServer): Promise<Set<string>> {
     return await server.readyModels();
   } catch (e) {
     if (isUserError(e)) throw e;
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    throw new UserError({ message: `cannot reach a KServe-v2 server at ${server.url}: ${e instanceof Error ? e.message : String(e)}${cause ? ` (${cause})` : ""}`, hint: "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" }, 1);
+    throw new UserError({ message: serverProblem(server.url, e), ...(isUnreachable(e) ? { hint: "start one (npm run serve-local -- --repo triton/models) or pass --url http://HOST:PORT" } : {}) }, 1);
   }
 }
 

@@ -9,7 +9,7 @@ import { ProtocolError } from "./error.ts";
 import { bytesOf, checkShape, checkTensor, dataFromBytes, dataFromJson, dataToJson, fixedDType, type Tensor } from "./tensor.ts";
 import type { InferInputJson, InferOutputJson, InferRequestJson, InferRequestedOutputJson, InferResponseJson, Parameters } from "./types.ts";
 
-/** An output the caller asks for, and whether it wants raw bytes (undefined: the request's default). */
+/** An output the caller asks for, and whether it wants raw bytes (undefined: the output carries no flag, so Triton answers it as JSON). */
 export interface RequestedOutput {
   name: string;
   binary?: boolean;
@@ -43,7 +43,13 @@ export interface EncodedBody {
 export interface EncodeRequestOptions {
   /** Send inputs as raw bytes. @default true */
   binaryInputs?: boolean;
-  /** Ask for outputs as raw bytes (request-level `binary_data_output`). @default true */
+  /**
+   * Ask for outputs as raw bytes: `parameters.binary_data: true` on every listed output that does not
+   * say otherwise, and the request-level `binary_data_output` for the outputs not listed. Triton
+   * applies `binary_data_output` only to outputs the request does not list (server
+   * src/http_server.cc, r24.08), so the per-output flag is what makes a listed output binary.
+   * @default true
+   */
   binaryOutputs?: boolean;
 }
 
@@ -101,20 +107,30 @@ export function encodeInferRequest(req: InferRequest, o: EncodeRequestOptions = 
     ...(req.id !== undefined ? { id: req.id } : {}),
     parameters: { ...req.parameters, ...(binaryOut ? { binary_data_output: true } : {}) },
     inputs,
-    ...(req.outputs ? { outputs: req.outputs.map(requestedOutputJson) } : {}),
+    ...(req.outputs ? { outputs: req.outputs.map((r) => requestedOutputJson(r, binaryOut)) } : {}),
   };
   if (Object.keys(json.parameters!).length === 0) delete json.parameters;
   return body(headerBytes(json, binaryIn), blobs, binaryIn);
 }
 
-function requestedOutputJson(r: RequestedOutput): InferRequestedOutputJson {
-  const parameters = { ...r.parameters, ...(r.binary !== undefined ? { binary_data: r.binary } : {}) };
+function requestedOutputJson(r: RequestedOutput, binaryByDefault: boolean): InferRequestedOutputJson {
+  const binary = r.binary ?? (binaryByDefault ? true : undefined);
+  const parameters = { ...r.parameters, ...(binary !== undefined ? { binary_data: binary } : {}) };
   return Object.keys(parameters).length ? { name: r.name, parameters } : { name: r.name };
 }
 
-/** The decoded request, with `binaryOutputs` the default for outputs that do not say. */
+/** The decoded request; `binaryOutputs` is the request-level `binary_data_output`, which covers only outputs the request does not list. */
 export interface DecodedInferRequest extends InferRequest {
   binaryOutputs: boolean;
+}
+
+/**
+ * Triton's rule for the answer's encoding of each output (server src/http_server.cc, r24.08): a listed
+ * output is binary only when it carries `parameters.binary_data: true`; with no `outputs` list, every
+ * output follows the request-level `binary_data_output`.
+ */
+export function binaryOutput(request: Pick<DecodedInferRequest, "outputs" | "binaryOutputs">, listed: RequestedOutput | undefined): boolean {
+  return request.outputs ? listed?.binary === true : request.binaryOutputs;
 }
 
 /** Splits a body into its JSON header and the bytes after it. */

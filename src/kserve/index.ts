@@ -4,6 +4,7 @@ export * from "./types.ts";
 export { ProtocolError, isProtocolError } from "./error.ts";
 export { bytesOf, checkShape, checkTensor, dataFromBytes, dataFromJson, dataToJson, fixedDType, type Tensor, type TensorData } from "./tensor.ts";
 export {
+  binaryOutput,
   concatParts,
   decodeInferRequest,
   decodeInferResponse,

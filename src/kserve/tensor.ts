@@ -115,25 +115,37 @@ function elementWriter(dtype: DType, out: TensorData, what: string): (v: unknown
   return (v, i) => (typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi ? (o[i] = v) : bad(v, i, want));
 }
 
-/** Elements from JSON `data` (flat row-major, or nested arrays as Triton also accepts), checked one by one. */
+/** How many scalars a JSON `data` value holds (nested arrays flattened), without allocating anything. */
+function countJsonElements(values: unknown[]): number {
+  let n = 0;
+  for (const v of values) n += Array.isArray(v) ? countJsonElements(v) : 1;
+  return n;
+}
+
+/**
+ * Elements from JSON `data` (flat row-major, or nested arrays as Triton also accepts), checked one by
+ * one. The element count is compared with the shape's before anything is allocated, so a shape far
+ * larger than its data is a 400 naming both counts (Triton: "Unable to parse 'data': Shape does not
+ * match true shape of 'data' field", server src/http_server.cc r24.08), never an allocation failure.
+ */
 export function dataFromJson(datatype: DType, shape: readonly number[], values: unknown, what: string): TensorData {
   const info = fixedDType(datatype, what).info;
   if (!Array.isArray(values)) throw new ProtocolError(`${what}: data must be an array, got ${typeof values}`);
   const count = elementCount(shape);
+  const held = countJsonElements(values);
+  if (held !== count) {
+    throw new ProtocolError(`${what}: Unable to parse 'data': Shape does not match true shape of 'data' field: data holds ${held} elements, shape [${shape.join(", ")}] needs ${count}`);
+  }
   const out = new info.array(count);
   const write = elementWriter(datatype, out, what);
   let n = 0;
   const walk = (list: unknown[]): void => {
     for (const v of list) {
       if (Array.isArray(v)) walk(v);
-      else {
-        if (n >= count) throw new ProtocolError(`${what}: data holds more than the ${count} elements shape [${shape.join(", ")}] needs`);
-        write(v, n++);
-      }
+      else write(v, n++);
     }
   };
   walk(values);
-  if (n !== count) throw new ProtocolError(`${what}: data holds ${n} elements, shape [${shape.join(", ")}] needs ${count}`);
   return out;
 }
 

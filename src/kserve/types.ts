@@ -30,11 +30,13 @@ export interface ModelMetadata {
 
 export type ModelState = "READY" | "UNAVAILABLE" | "LOADING" | "UNLOADING";
 
-/** One row of `POST /v2/repository/index`. A model never loaded has no version. */
+/**
+ * One row of `POST /v2/repository/index`, as Triton writes it: a model never loaded is `{name}` only;
+ * the others carry version and state, and a reason unless READY ("unloaded" after an unload).
+ */
 export interface RepositoryIndexEntry {
   name: string;
   version?: string;
-  /** Triton leaves it empty for models it never loaded; serve-local says UNAVAILABLE. */
   state?: ModelState | "";
   reason?: string;
 }
@@ -109,7 +111,11 @@ export interface ModelStatistics {
     cache_hit: StatDuration;
     cache_miss: StatDuration;
   };
+  /** Per response index, for backends that report response statistics (decoupled models); else empty. */
+  response_stats: Record<string, Record<string, StatDuration>>;
   batch_stats: unknown[];
+  /** Memory the model's backend declared at load: `{type, id, byte_size}` per kind. */
+  memory_usage: { type: string; id: number; byte_size: number }[];
 }
 
 export interface ModelStatisticsResponse {

@@ -49,7 +49,8 @@ export function handlers(app: AppContext): Record<RouteName, Handler> {
     ready: async (_req, res) => sendEmpty(res, registry.allReady() ? 200 : 400),
     model: async (_req, res, p) => {
       const m = registry.resolve(modelOf(p), p.version);
-      const versions = registry.servedVersions(m.name).map((v) => v.version);
+      // A versioned request lists that version only (core tritonserver.cc, r24.08).
+      const versions = p.version !== undefined ? [p.version] : registry.readyVersions(m.name);
       const body: ModelMetadata = { name: m.name, versions, platform: m.platform, inputs: metadataTensors(m.signature.inputs), outputs: metadataTensors(m.signature.outputs) };
       sendJson(res, 200, body);
     },
@@ -60,15 +61,13 @@ export function handlers(app: AppContext): Record<RouteName, Handler> {
       } catch {
         ok = false;
       }
-      sendEmpty(res, ok ? 200 : 400);
+      // Not ready is a 400 with an error body (server src/http_server.cc HandleModelReady, r24.08).
+      if (ok) sendEmpty(res, 200);
+      else sendJson(res, 400, { error: "Model version not ready" });
     },
-    modelConfig: async (_req, res, p) => sendJson(res, 200, modelConfigToJson(registry.config(modelOf(p)))),
-    modelStats: async (_req, res, p) => {
-      const versions = registry.servedVersions(modelOf(p)).filter((v) => p.version === undefined || v.version === p.version);
-      if (versions.length === 0) throw new ProtocolError(`Request for unknown model: '${p.model}' version ${p.version} is not found`, 404);
-      sendJson(res, 200, { model_stats: versions.map((v) => v.stats.toJson(v.name, v.version)) });
-    },
-    allStats: async (_req, res) => sendJson(res, 200, { model_stats: registry.servedVersions().map((v) => v.stats.toJson(v.name, v.version)) }),
+    modelConfig: async (_req, res, p) => sendJson(res, 200, modelConfigToJson(registry.resolve(modelOf(p), p.version).config)),
+    modelStats: async (_req, res, p) => sendJson(res, 200, { model_stats: registry.statsVersions(modelOf(p), p.version).map((v) => v.stats.toJson(v.name, v.version)) }),
+    allStats: async (_req, res) => sendJson(res, 200, { model_stats: registry.statsVersions().map((v) => v.stats.toJson(v.name, v.version)) }),
     infer: (req, res, p) => inferHandler(app, req, res, p),
     index: async (req, res) => {
       const body = await jsonBody(req, app);
@@ -85,8 +84,10 @@ export function handlers(app: AppContext): Record<RouteName, Handler> {
       sendJson(res, 200, {});
     },
     unload: async (req, res, p) => {
-      await jsonBody(req, app);
-      await registry.unload(modelOf(p));
+      const body = await jsonBody(req, app);
+      const dependents = (body.parameters as Record<string, unknown> | undefined)?.unload_dependents;
+      if (dependents !== undefined && typeof dependents !== "boolean") throw new ProtocolError(`Unable to parse 'unload_dependents': expected true or false, got ${JSON.stringify(dependents)}`);
+      await registry.unload(modelOf(p), { dependents: dependents === true });
       sendJson(res, 200, {});
     },
   };

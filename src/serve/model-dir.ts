@@ -7,11 +7,35 @@ import { join } from "node:path";
 import { parseModelConfig, type ModelConfig } from "../config/index.ts";
 import { isUserError } from "../errors.ts";
 
-/** A model that cannot be loaded; `reason` is what the index and the load API report. */
+/** Triton's status code names, as its reasons print them (common src/error.cc: Error::CodeString). */
+export type StatusCode = "Invalid argument" | "Internal" | "Not found" | "Unavailable";
+
+/**
+ * A model that cannot be loaded; `reason` is the message, `status` the index row's reason as Triton
+ * writes a failed load's (the status text with its code prefix, model_lifecycle.cc r24.08).
+ */
 export class LoadError extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly code: StatusCode = "Invalid argument",
+  ) {
     super(reason);
     this.name = "LoadError";
+  }
+
+  get status(): string {
+    return `${this.code}: ${this.reason}`;
+  }
+}
+
+/**
+ * The model directory or its config.pbtxt cannot be read: Triton's repository poll fails, the model
+ * never reaches a backend, and the load API answers 500 (model_repository_manager.cc r24.08).
+ */
+export class PollError extends LoadError {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "PollError";
   }
 }
 
@@ -34,25 +58,44 @@ function isDirSync(p: string): boolean {
 export async function readModelConfig(repo: string, name: string): Promise<ModelConfig> {
   const dir = join(repo, name);
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new LoadError(`no model directory '${name}' in the repository ${repo}`);
+  if (!st?.isDirectory()) throw new PollError(`no model directory '${name}' in the repository ${repo}`);
   const file = join(dir, "config.pbtxt");
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new LoadError(`${file} is missing (serve-local, like Triton here, needs a config.pbtxt)`);
+    throw new PollError(`${file} is missing (serve-local, like Triton here, needs a config.pbtxt)`);
   }
   let cfg: ModelConfig;
   try {
     cfg = parseModelConfig(text, file);
   } catch (e) {
-    if (isUserError(e)) throw new LoadError(`invalid config: ${e.message}`);
+    if (isUserError(e)) throw new PollError(`invalid config: ${e.message}`);
     throw e;
   }
   if (cfg.name !== undefined && cfg.name !== "" && cfg.name !== name) {
-    throw new LoadError(`${file}: name is '${cfg.name}', but the model directory is '${name}' (they must match)`);
+    throw new PollError(`${file}: name is '${cfg.name}', but the model directory is '${name}' (they must match)`);
   }
   return cfg;
+}
+
+/**
+ * When the directory last changed: the newest modification time of anything under it (config.pbtxt,
+ * version folders, model files). A load of a READY model whose stamp did not change is a no-op, as
+ * Triton's ModelTimestamp comparison makes it (model_repository_manager.cc r24.08).
+ */
+export async function modelStamp(repo: string, name: string): Promise<number> {
+  let newest = 0;
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const st = await stat(dir).catch(() => undefined);
+    if (!st) return;
+    newest = Math.max(newest, st.mtimeMs, st.ctimeMs);
+    if (!st.isDirectory() || depth > 3) return;
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(entries.map((e) => walk(join(dir, e), depth + 1)));
+  };
+  await walk(join(repo, name), 0);
+  return newest;
 }
 
 /** The version folders the config's version policy serves, as strings, ascending. */

@@ -1,11 +1,12 @@
-// Turns one model directory into served model versions: reads config.pbtxt, picks the backend from
-// platform/backend as Triton does, picks the versions by the version policy, and starts a backend for
-// each. Anything wrong becomes a LoadError whose reason the index and the load API report.
+// Turns one model directory into served model versions in Triton's two stages: the poll (read
+// config.pbtxt, pick the backend from platform/backend, pick the versions by the version policy) and
+// the load (start a backend for each version). A poll that fails is a PollError; a load that fails a
+// LoadError; either's reason is what the index and the load API report.
 import { join } from "node:path";
 import type { ModelConfig } from "../config/index.ts";
 import type { BackendKind } from "./backend.ts";
 import { EnsembleBackend, type StepResolver } from "./ensemble-backend.ts";
-import { LoadError, readModelConfig, servedVersions } from "./model-dir.ts";
+import { LoadError, modelStamp, PollError, readModelConfig, servedVersions } from "./model-dir.ts";
 import { OnnxBackend } from "./onnx-backend.ts";
 import { PythonBackend } from "./python-backend.ts";
 import { ServedModel } from "./served-model.ts";
@@ -19,16 +20,42 @@ export function backendKind(name: string, cfg: ModelConfig): BackendKind {
   throw new LoadError(`model '${name}' has ${what}; serve-local runs onnxruntime_onnx, python and ensemble models`);
 }
 
+/** A model directory as the poll read it: enough to plan a load (ensemble steps) without starting anything. */
+export interface PolledModel {
+  name: string;
+  config: ModelConfig;
+  /** Undefined when the backend is not one serve-local runs (the load then fails with the reason). */
+  kind?: BackendKind;
+  /** Step model names, for an ensemble. */
+  steps: string[];
+  /** modelStamp() when it was read. */
+  stamp: number;
+}
+
+/** Reads `<repo>/<name>/config.pbtxt`; throws PollError when the directory or its config cannot be read. */
+export async function pollModel(repo: string, name: string): Promise<PolledModel> {
+  const stamp = await modelStamp(repo, name);
+  const config = await readModelConfig(repo, name);
+  let kind: BackendKind | undefined;
+  try {
+    kind = backendKind(name, config);
+  } catch {
+    kind = undefined;
+  }
+  const steps = kind === "ensemble" ? [...new Set((config.ensemble_scheduling?.step ?? []).map((s) => s.model_name ?? ""))] : [];
+  return { name, config, ...(kind ? { kind } : {}), steps, stamp };
+}
+
 export interface LoadedModel {
   config: ModelConfig;
   kind: BackendKind;
   versions: Map<string, ServedModel>;
 }
 
-/** Reads and starts every served version of `<repo>/<name>`; closes what it started when one fails. */
-export async function loadModelDir(repo: string, name: string, resolveStep: StepResolver): Promise<LoadedModel> {
-  const config = await readModelConfig(repo, name);
-  const kind = backendKind(name, config);
+/** Starts every served version of a polled model; closes what it started when one fails. */
+export async function startModel(repo: string, polled: PolledModel, resolveStep: StepResolver): Promise<LoadedModel> {
+  const { name, config } = polled;
+  const kind = polled.kind ?? backendKind(name, config);
   const signature = signatureOf(name, config);
   if (kind === "ensemble" && !config.ensemble_scheduling) throw new LoadError(`ensemble '${name}' has no ensemble_scheduling block`);
   const dir = join(repo, name);
@@ -49,3 +76,5 @@ export async function loadModelDir(repo: string, name: string, resolveStep: Step
   }
   return { config, kind, versions };
 }
+
+export { LoadError, PollError };

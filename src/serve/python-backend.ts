@@ -79,7 +79,7 @@ export class PythonBackend implements Backend {
       }
     } catch (e) {
       await Promise.all(instances.map((x) => x.step.close()));
-      throw new LoadError(`model '${model}' version ${version}: ${modelPy} failed to initialize: ${e instanceof Error ? e.message : String(e)}`);
+      throw new LoadError(`model '${model}' version ${version}: ${modelPy} failed to initialize: ${e instanceof Error ? e.message : String(e)}`, "Internal");
     }
     return new PythonBackend(modelPy, instances, sig, model);
   }

@@ -1,25 +1,47 @@
-// The models serve-local knows and their states, as Triton's model repository manager keeps them:
-// READY, UNAVAILABLE (with the reason: a load error, "unloaded", or a step model that is missing),
-// LOADING, UNLOADING. Loads and unloads happen one at a time; a reload keeps the old version serving
-// until the new one is ready and keeps it when the new one fails; an unload waits for in-flight
-// runs. An ensemble is READY only while every step model is READY and checkEnsemble passes.
+// The models serve-local knows and their states, kept as Triton 24.08's model repository manager and
+// model lifecycle keep them (core src/model_repository_manager/*.cc, r24.08):
+// - a model is in the lifecycle once a load was attempted; the index lists every model directory,
+//   never-loaded ones by name only, the others per version with state and (unless READY) reason;
+// - loading an ensemble polls and loads its step models first; an ensemble is READY only while every
+//   step model is READY and the ensemble check passes; when a missing step model is loaded again, the
+//   ensembles waiting for it load too;
+// - unloading a model unloads the ensembles that use it (reason "unloaded"); `unload_dependents`
+//   also unloads step models nobody asked for by name; the server stays ready after an unload;
+// - a load of an unchanged READY model is a no-op; a failed reload keeps the loaded version serving.
+// Loads and unloads happen one at a time; an unload waits for runs in flight.
 import { checkEnsemble, type ModelConfig } from "../config/index.ts";
 import { formatProblem } from "../errors.ts";
 import { ProtocolError, type ModelState, type RepositoryIndexEntry } from "../kserve/index.ts";
 import type { BackendKind } from "./backend.ts";
-import { LoadError, modelDirectories } from "./model-dir.ts";
-import { loadModelDir } from "./model-loader.ts";
+import { LoadError, modelDirectories, PollError, servedVersions } from "./model-dir.ts";
+import { pollModel, startModel, type PolledModel } from "./model-loader.ts";
 import type { ServedModel } from "./served-model.ts";
 
 interface Entry {
   name: string;
   state: ModelState;
+  /** Empty while READY; "unloaded" after an unload; the status text of a failed load. */
   reason: string;
-  /** Asked to be loaded (at start-up or by the load API) and not unloaded since. */
-  wanted: boolean;
-  config?: ModelConfig;
+  /** In the dependency graph: asked to load (by name or as an ensemble's step) and not unloaded since. */
+  inGraph: boolean;
+  /** Asked for by name (at start-up or through the load API), not only as a step model. */
+  explicit: boolean;
+  /** The poll failed (no readable config.pbtxt): the model never reached a backend. */
+  pollFailed: boolean;
+  polled?: PolledModel;
   kind?: BackendKind;
+  /** The versions the last load tried (index rows), ascending. */
+  versionNames: string[];
+  /** The versions serving now (READY). */
   versions: Map<string, ServedModel>;
+}
+
+/** What a load of one model came to, for the load API's answer. */
+interface Outcome {
+  ok: boolean;
+  /** Why not, for the answer. */
+  message?: string;
+  pollFailed?: boolean;
 }
 
 const LOAD_CONCURRENCY = 4;
@@ -30,47 +52,53 @@ export class ModelRegistry {
 
   constructor(readonly repo: string) {}
 
-  /** Start-up: every model directory, or only `names` (explicit mode); failures become UNAVAILABLE. */
-  async loadInitial(names?: readonly string[]): Promise<void> {
-    const all = names ? [...new Set(names)] : await modelDirectories(this.repo);
-    const attempts = all.map((n) => () => this.loadOne(n).catch(() => undefined));
-    // Non-ensembles first is not needed for correctness (ensembles re-check on every change), but
-    // parallel loads are bounded: each Python step is a python3 process starting numpy.
-    let next = 0;
-    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, attempts.length) }, async () => {
-      while (next < attempts.length) await attempts[next++]!();
-    }));
-    this.refreshEnsembles();
-  }
-
-  /** POST /v2/repository/models/{m}/load: (re)reads the directory; throws ProtocolError with the reason. */
-  load(name: string): Promise<void> {
+  /**
+   * Start-up: every model directory (no names, or "*"), or the named models and their ensembles'
+   * step models (explicit mode). Failures become UNAVAILABLE rows and are returned with their
+   * reasons; the caller decides whether they end the server (--exit-on-error).
+   */
+  loadInitial(names?: readonly string[]): Promise<{ name: string; reason: string }[]> {
     return this.serial(async () => {
-      if (!this.entries.has(name) && !(await modelDirectories(this.repo)).includes(name)) {
-        throw new ProtocolError(`failed to load '${name}': no model directory '${name}' in the repository ${this.repo}`);
-      }
-      await this.loadOne(name);
-      const e = this.entries.get(name)!;
-      if (e.state !== "READY") throw new ProtocolError(`failed to load '${name}': ${e.reason}`);
+      const all = !names || names.includes("*") ? await modelDirectories(this.repo) : [...new Set(names)];
+      const outcomes = await this.loadNames(all);
+      return [...outcomes].filter(([, o]) => !o.ok).map(([name, o]) => ({ name, reason: this.entries.get(name)?.reason || o.message || "failed to load" }));
     });
   }
 
-  /** POST /v2/repository/models/{m}/unload. */
-  unload(name: string): Promise<void> {
+  /**
+   * POST /v2/repository/models/{m}/load. An unknown model is a 500 as in Triton ("failed to poll from
+   * model repository"); a model that fails to load a 400 naming the version and the reason.
+   */
+  load(name: string): Promise<void> {
+    return this.serial(async () => {
+      if (!(await modelDirectories(this.repo)).includes(name)) {
+        throw new ProtocolError(`failed to load '${name}', failed to poll from model repository (no model directory '${name}' in ${this.repo})`, 500);
+      }
+      const outcomes = await this.loadNames([name]);
+      const o = outcomes.get(name)!;
+      if (o.ok) return;
+      if (o.pollFailed) throw new ProtocolError(`failed to load '${name}', failed to poll from model repository: ${o.message}`, 500);
+      throw new ProtocolError(`load failed for model '${name}': ${o.message}`, 400);
+    });
+  }
+
+  /**
+   * POST /v2/repository/models/{m}/unload. A model that was never loaded is a success (Triton answers
+   * 200); the ensembles over it are unloaded too, and with `dependents` the step models of an
+   * ensemble that nobody asked for by name and no other loaded ensemble uses.
+   */
+  unload(name: string, o: { dependents?: boolean } = {}): Promise<void> {
     return this.serial(async () => {
       const e = this.entries.get(name);
-      if (!e) {
-        if ((await modelDirectories(this.repo)).includes(name)) return;
-        throw new ProtocolError(`failed to unload '${name}': no such model in the repository`);
+      if (!e || !e.inGraph) return;
+      const removed = [e];
+      if (o.dependents) removed.push(...this.orphanedSteps(e));
+      for (const r of removed) {
+        r.inGraph = false;
+        r.explicit = false;
       }
-      e.wanted = false;
-      e.state = "UNLOADING";
-      const old = [...e.versions.values()];
-      e.versions = new Map();
-      this.refreshEnsembles();
-      await Promise.all(old.map((m) => m.retire()));
-      if (!e.wanted) Object.assign(e, { state: "UNAVAILABLE", reason: "unloaded" });
-      this.refreshEnsembles();
+      await Promise.all(removed.map((r) => this.retire(r, "unloaded")));
+      await this.refreshEnsembles();
     });
   }
 
@@ -81,59 +109,83 @@ export class ModelRegistry {
     return m;
   }
 
+  /**
+   * The model version a metadata, config or inference request names, with Triton's answers when there
+   * is none (core model_lifecycle.cc GetModel, r24.08): 404 for a model never loaded, one with no
+   * READY version, or a version it does not have; 503 for a version that is there but not READY.
+   */
   resolve(name: string, version?: string): ServedModel {
     const e = this.entries.get(name);
     if (!e) throw new ProtocolError(`Request for unknown model: '${name}' is not found`, 404);
-    if (e.state !== "READY" || e.versions.size === 0) throw new ProtocolError(`model '${name}' is not ready: ${e.state}${e.reason ? ` (${e.reason})` : ""}`, 503);
-    if (version === undefined || version === "-1") return [...e.versions.values()].at(-1)!;
+    if (version === undefined || version === "-1") {
+      const latest = [...e.versions.values()].at(-1);
+      if (e.state !== "READY" || !latest) throw new ProtocolError(`Request for unknown model: '${name}' has no available versions`, 404);
+      return latest;
+    }
+    const m = e.state === "READY" ? e.versions.get(version) : undefined;
+    if (m) return m;
+    if (e.versionNames.includes(version)) throw new ProtocolError(`Request for unknown model: '${name}' version ${version} is not at ready state`, 503);
+    throw new ProtocolError(`Request for unknown model: '${name}' version ${version} is not found`, 404);
+  }
+
+  /** Every version of a model that is READY now (the metadata's `versions`). */
+  readyVersions(name: string): string[] {
+    const e = this.entries.get(name);
+    return e?.state === "READY" ? [...e.versions.keys()] : [];
+  }
+
+  /**
+   * The READY versions whose statistics a stats request asks for (core tritonserver.cc
+   * TRITONSERVER_ServerModelStatistics, r24.08): every READY model with no name; a model that is not
+   * available, or a version of it that is not, is a 400.
+   */
+  statsVersions(name?: string, version?: string): ServedModel[] {
+    if (name === undefined) return [...this.entries.values()].filter((e) => e.state === "READY").flatMap((e) => [...e.versions.values()]);
+    const e = this.entries.get(name);
+    if (!e || e.state !== "READY" || e.versions.size === 0) throw new ProtocolError(`requested model '${name}' is not available`, 400);
+    if (version === undefined || version === "-1") return [...e.versions.values()];
     const m = e.versions.get(version);
-    if (!m) throw new ProtocolError(`Request for unknown model: '${name}' version ${version} is not found (loaded: ${[...e.versions.keys()].join(", ")})`, 404);
-    return m;
+    if (!m) throw new ProtocolError(`requested model version is not available for model '${name}'`, 400);
+    return [m];
   }
 
-  /** The config of a model whose config.pbtxt was read (loaded or not ready). */
-  config(name: string): ModelConfig {
-    const e = this.entries.get(name);
-    if (!e?.config || !e.wanted) throw new ProtocolError(`Request for unknown model: '${name}' is not found`, 404);
-    return e.config;
-  }
-
-  /** Every loaded version of a model (for statistics), or of every model. */
-  servedVersions(name?: string): ServedModel[] {
-    if (name === undefined) return [...this.entries.values()].flatMap((e) => [...e.versions.values()]);
-    const e = this.entries.get(name);
-    if (!e || e.versions.size === 0) throw new ProtocolError(`Request for unknown model: '${name}' is not found`, 404);
-    return [...e.versions.values()];
-  }
-
-  /** POST /v2/repository/index: every model directory plus every model known; never-loaded ones as UNAVAILABLE "unloaded". */
+  /**
+   * POST /v2/repository/index, rows as Triton writes them (core tritonserver.cc
+   * TRITONSERVER_ServerModelIndex, r24.08): every model directory; never-loaded ones by name only;
+   * the others one row per version with state, and a reason unless READY. `readyOnly`: READY rows.
+   */
   async index(readyOnly = false): Promise<RepositoryIndexEntry[]> {
     const dirs = await modelDirectories(this.repo).catch(() => [] as string[]);
-    const names = [...new Set([...dirs, ...this.entries.keys()])].sort();
-    const rows = names.flatMap((name): RepositoryIndexEntry[] => {
+    const rows = dirs.flatMap((name): RepositoryIndexEntry[] => {
       const e = this.entries.get(name);
-      if (!e) return [{ name, state: "UNAVAILABLE", reason: "unloaded" }];
-      if (e.versions.size === 0) return [{ name, state: e.state, reason: e.reason }];
-      return [...e.versions.keys()].map((version) => ({ name, version, state: e.state, reason: e.reason }));
+      if (!e) return [{ name }];
+      const reason = e.state === "READY" || !e.reason ? {} : { reason: e.reason };
+      // A poll failure never reached a version: serve-local still shows it with its reason
+      // (Triton lists it by name only and writes the reason to its log).
+      if (e.versionNames.length === 0) return [{ name, state: e.state, ...reason }];
+      return e.versionNames.map((version) => ({ name, version, state: e.state, ...reason }));
     });
     return readyOnly ? rows.filter((r) => r.state === "READY") : rows;
   }
 
-  /** Like --strict-readiness=true: every model asked to be loaded is READY. */
+  /**
+   * GET /v2/health/ready with --strict-readiness=true (core server.cc InferenceServer::IsReady,
+   * r24.08): every model in the lifecycle is READY or was unloaded.
+   */
   allReady(): boolean {
-    return [...this.entries.values()].every((e) => !e.wanted || e.state === "READY");
+    return [...this.entries.values()].every((e) => e.state === "READY" || e.reason === "unloaded");
   }
 
   /** Models asked to be loaded, by state (for the start-up line). */
   counts(): { ready: number; unavailable: number } {
-    const wanted = [...this.entries.values()].filter((e) => e.wanted);
+    const wanted = [...this.entries.values()].filter((e) => e.inGraph);
     const ready = wanted.filter((e) => e.state === "READY").length;
     return { ready, unavailable: wanted.length - ready };
   }
 
-  /** Every model asked to be loaded that is not READY, with its reason. */
-  problems(): { name: string; state: string; reason: string }[] {
-    return [...this.entries.values()].filter((e) => e.wanted && e.state !== "READY").map((e) => ({ name: e.name, state: e.state, reason: e.reason }));
+  /** Every version serving now, for the metrics endpoint (Triton drops a version's series when it unloads). */
+  servedModels(): ServedModel[] {
+    return [...this.entries.values()].filter((e) => e.state === "READY").flatMap((e) => [...e.versions.values()]);
   }
 
   /** Closes every backend (Python children, ONNX sessions), waiting for runs in flight. */
@@ -149,60 +201,143 @@ export class ModelRegistry {
     return run;
   }
 
-  private async loadOne(name: string): Promise<void> {
+  private entry(name: string): Entry {
     let e = this.entries.get(name);
-    if (!e) this.entries.set(name, (e = { name, state: "LOADING", reason: "", wanted: true, versions: new Map() }));
-    e.wanted = true;
-    if (e.state !== "READY") Object.assign(e, { state: "LOADING", reason: "" });
-    try {
-      const loaded = await loadModelDir(this.repo, name, (m, v) => this.resolve(m, v === -1 ? undefined : String(v)));
-      // An ensemble that would not be READY must not replace one that is.
-      const problem = loaded.kind === "ensemble" && e.state === "READY" ? this.ensembleProblem(loaded.config) : "";
-      if (problem) {
-        await Promise.all([...loaded.versions.values()].map((m) => m.retire()));
-        throw new LoadError(problem);
+    if (!e) this.entries.set(name, (e = { name, state: "UNAVAILABLE", reason: "", inGraph: false, explicit: false, pollFailed: false, versionNames: [], versions: new Map() }));
+    return e;
+  }
+
+  /**
+   * Loads `names` as one request does: polls them and, for ensembles, their step models (the chain
+   * Triton's PollModels follows), then loads step models before the ensembles over them, non-ensembles
+   * a few at a time (each Python step is a python3 process starting numpy).
+   */
+  private async loadNames(names: readonly string[]): Promise<Map<string, Outcome>> {
+    const outcomes = new Map<string, Outcome>();
+    const polled = new Map<string, PolledModel>();
+    const dirs = new Set(await modelDirectories(this.repo));
+    const pending = [...names];
+    const seen = new Set<string>();
+    while (pending.length > 0) {
+      const name = pending.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (!dirs.has(name)) {
+        // Not in the repository: Triton's poll fails and the model never enters the lifecycle.
+        outcomes.set(name, { ok: false, message: `no model directory '${name}' in ${this.repo}`, pollFailed: true });
+        continue;
       }
+      const e = this.entry(name);
+      e.inGraph = true;
+      if (names.includes(name)) e.explicit = true;
+      try {
+        const p = await pollModel(this.repo, name);
+        polled.set(name, p);
+        pending.push(...p.steps);
+      } catch (err) {
+        if (!(err instanceof PollError)) throw err;
+        outcomes.set(name, { ok: false, message: err.reason, pollFailed: true });
+        if (e.state === "READY") continue; // Triton keeps the loaded model when its directory cannot be polled
+        await this.retire(e, err.status);
+        e.pollFailed = true;
+      }
+    }
+    const plain = [...polled.values()].filter((p) => p.kind !== "ensemble");
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, plain.length) }, async () => {
+      while (next < plain.length) {
+        const p = plain[next++]!;
+        outcomes.set(p.name, await this.loadOne(p));
+      }
+    }));
+    const fresh = new Map([...polled.values()].filter((p) => p.kind === "ensemble").map((p) => [p.name, p]));
+    for (const [name, o] of await this.refreshEnsembles(fresh)) if (!outcomes.has(name)) outcomes.set(name, o);
+    return outcomes;
+  }
+
+  /** Loads one model (or reloads it when its directory changed); a failed reload keeps the old version. */
+  private async loadOne(p: PolledModel): Promise<Outcome> {
+    const e = this.entry(p.name);
+    if (e.state === "READY" && e.polled && e.polled.stamp === p.stamp) return { ok: true };
+    const wasReady = e.state === "READY" && e.versions.size > 0;
+    if (!wasReady) Object.assign(e, { state: "LOADING", reason: "" });
+    try {
+      const loaded = await startModel(this.repo, p, (m, v) => this.resolve(m, v === -1 ? undefined : String(v)));
       const old = [...e.versions.values()];
-      Object.assign(e, { state: "READY", reason: "", config: loaded.config, kind: loaded.kind, versions: loaded.versions });
-      this.refreshEnsembles();
+      Object.assign(e, { state: "READY", reason: "", pollFailed: false, polled: p, kind: loaded.kind, versions: loaded.versions, versionNames: [...loaded.versions.keys()] });
       await Promise.all(old.map((m) => m.retire()));
+      return { ok: true };
     } catch (err) {
       if (!(err instanceof LoadError)) throw err;
-      // A failed reload leaves the loaded version serving, as Triton does.
-      if (e.state === "READY" && e.versions.size > 0) throw new ProtocolError(`failed to load '${name}' (the loaded version keeps serving): ${err.reason}`);
-      Object.assign(e, { state: "UNAVAILABLE", reason: err.reason });
-      this.refreshEnsembles();
+      return this.failed(e, p, err.status, wasReady);
     }
   }
 
-  /** Re-derives every loaded ensemble's state from its step models, until nothing changes (ensembles of ensembles). */
-  private refreshEnsembles(): void {
-    for (let round = 0; round < 8; round++) {
-      let changed = false;
-      for (const e of this.entries.values()) {
-        if (e.kind !== "ensemble" || !e.wanted || e.versions.size === 0 || !e.config) continue;
-        const reason = this.ensembleProblem(e.config);
-        const state: ModelState = reason ? "UNAVAILABLE" : "READY";
-        if (state !== e.state || reason !== e.reason) {
-          Object.assign(e, { state, reason });
-          changed = true;
-        }
-      }
-      if (!changed) return;
-    }
+  /** Records a failed load (a reload leaves the loaded version serving) and words the load API's answer. */
+  private async failed(e: Entry, p: PolledModel, status: string, wasReady: boolean): Promise<Outcome> {
+    const versions = await servedVersions(this.repo, p.name, p.config).catch(() => [] as string[]);
+    const message = versions.length ? versions.map((v) => `version ${v} is at UNAVAILABLE state: ${status};`).join(" ") : status;
+    if (wasReady) return { ok: false, message: `${message} (the loaded version keeps serving)` };
+    Object.assign(e, { state: "UNAVAILABLE", reason: status, pollFailed: false, polled: p, versionNames: versions });
+    return { ok: false, message };
   }
 
-  private ensembleProblem(cfg: ModelConfig): string {
+  /**
+   * Brings every ensemble in the graph in line with its step models, inner ensembles first: one whose
+   * steps are all READY (and whose check passes) loads; a READY one that lost a step is unloaded
+   * ("unloaded"); one that cannot load says why. `fresh` holds the ensembles a load request just
+   * polled: they are checked with the config on disk now (a reload that fails keeps the loaded
+   * version serving).
+   */
+  private async refreshEnsembles(fresh: ReadonlyMap<string, PolledModel> = new Map()): Promise<Map<string, Outcome>> {
+    const outcomes = new Map<string, Outcome>();
+    const polledOf = (e: Entry) => fresh.get(e.name) ?? e.polled;
+    const ensembles = [...this.entries.values()].filter((e) => e.inGraph && polledOf(e)?.kind === "ensemble");
+    const depth = (e: Entry, seen: Set<string> = new Set()): number => {
+      if (seen.has(e.name)) return 0; // a cycle: the ensemble check names it
+      seen.add(e.name);
+      const inner = polledOf(e)!.steps.map((s) => ensembles.find((x) => x.name === s)).filter((x): x is Entry => x !== undefined);
+      return 1 + Math.max(0, ...inner.map((x) => depth(x, seen)));
+    };
+    const ordered = ensembles.map((e) => ({ e, d: depth(e) })).sort((a, b) => a.d - b.d).map((x) => x.e);
+    for (const e of ordered) {
+      const p = polledOf(e)!;
+      const problem = this.ensembleProblem(e.name, p.config);
+      if (!problem) outcomes.set(e.name, await this.loadOne(p));
+      else if (fresh.has(e.name)) outcomes.set(e.name, await this.failed(e, p, problem, e.state === "READY"));
+      else if (e.state === "READY") await this.retire(e, "unloaded");
+      else if (e.reason !== "unloaded") e.reason = problem;
+    }
+    return outcomes;
+  }
+
+  /** Why an ensemble cannot be READY now, in Triton's words where it has them; "" when it can. */
+  private ensembleProblem(name: string, cfg: ModelConfig): string {
     const steps = cfg.ensemble_scheduling?.step ?? [];
     const configs = new Map<string, ModelConfig>();
     for (const s of steps) {
       const m = s.model_name ?? "";
       const step = this.entries.get(m);
-      if (!step || !step.wanted) return `step model '${m}' is not loaded`;
-      if (step.state !== "READY") return `step model '${m}' is ${step.state}${step.reason ? `: ${step.reason}` : ""}`;
-      configs.set(m, step.config!);
+      if (!step || !step.inGraph || step.pollFailed) return `Invalid argument: ensemble ${name} contains models that are not available or ambiguous: ${m}`;
+      if (step.state !== "READY") return `Invalid argument: ensemble '${name}' depends on '${m}' which has no loaded version.${step.reason && step.reason !== "unloaded" ? ` Model '${m}' loading failed with error: ${step.reason}` : ""}`;
+      configs.set(m, step.polled!.config);
     }
     const problems = checkEnsemble(cfg, configs);
-    return problems.map((p) => formatProblem(p).replace(/\n\s+/g, " ")).join("; ");
+    return problems.length ? `Invalid argument: ${problems.map((p) => formatProblem(p).replace(/\n\s+/g, " ")).join("; ")}` : "";
+  }
+
+  /** Step models of an ensemble that only it brought in: nobody asked for them by name, no other ensemble in the graph uses them. */
+  private orphanedSteps(e: Entry): Entry[] {
+    const steps = e.polled?.steps ?? [];
+    const usedElsewhere = (step: string) => [...this.entries.values()].some((o) => o !== e && o.inGraph && o.polled?.steps.includes(step));
+    return steps.map((s) => this.entries.get(s)).filter((s): s is Entry => s !== undefined && s.inGraph && !s.explicit && !usedElsewhere(s.name));
+  }
+
+  /** Takes a model's versions out of service (waiting for runs in flight) and marks it UNAVAILABLE with `reason`. */
+  private async retire(e: Entry, reason: string): Promise<void> {
+    const old = [...e.versions.values()];
+    Object.assign(e, { state: old.length ? "UNLOADING" : "UNAVAILABLE", versions: new Map() });
+    await Promise.all(old.map((m) => m.retire()));
+    Object.assign(e, { state: "UNAVAILABLE", reason });
   }
 }

@@ -1,5 +1,7 @@
 // The KServe v2 paths serve-local answers, each with its method and the API category Triton's
-// --http-restricted-api uses. A known path with another method is 405 (with Allow); anything else 404.
+// --http-restricted-api uses, checked in Triton's order (server src/http_server.cc, r24.08): the path
+// first (anything unknown is 404, and a version segment must be digits, so /versions/-1 is 404), then
+// the restriction (403, in the server), then the method (405, with Allow).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ProtocolError } from "../kserve/index.ts";
 
@@ -61,7 +63,7 @@ function matchPath(s: string[]): { name: RouteName; params: RouteParams } | unde
   let rest = s.slice(3);
   const params: RouteParams = { model: b! };
   if (c === "versions") {
-    if (n < 5) return undefined;
+    if (n < 5 || !/^[0-9]+$/.test(d!)) return undefined;
     params.version = d!;
     rest = s.slice(5);
   }
@@ -70,13 +72,17 @@ function matchPath(s: string[]): { name: RouteName; params: RouteParams } | unde
   return suffix ? { name: suffix, params } : undefined;
 }
 
-/** The route for a request; ProtocolError 404 (unknown path) or 405 (wrong method, with Allow). */
+/** The route a request's path names; ProtocolError 404 for a path serve-local does not answer. */
 export function route(req: IncomingMessage): Matched {
   const m = matchPath(segments(req.url ?? "/"));
   if (!m) throw new ProtocolError(`no such endpoint: ${req.method} ${(req.url ?? "").split("?", 1)[0]}`, 404);
-  const r = ROUTES[m.name];
-  if (req.method !== r.method) throw Object.assign(new ProtocolError(`${req.method} is not allowed on ${(req.url ?? "").split("?", 1)[0]} (use ${r.method})`, 405), { allow: r.method });
-  return { name: m.name, category: r.category, params: m.params };
+  return { name: m.name, category: ROUTES[m.name].category, params: m.params };
+}
+
+/** ProtocolError 405 (with Allow) when the request's method is not the route's; run after the restriction check. */
+export function checkMethod(req: IncomingMessage, m: Matched): void {
+  const want = ROUTES[m.name].method;
+  if (req.method !== want) throw Object.assign(new ProtocolError(`${req.method} is not allowed on ${(req.url ?? "").split("?", 1)[0]} (use ${want})`, 405), { allow: want });
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>;

@@ -40,17 +40,23 @@ export class ServedModel {
    */
   async execute(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
     const t0 = performance.now();
-    let t1 = t0;
     try {
       checkInputs(this.name, this.signature, inputs);
       checkOutputNames(this.name, this.signature, outputs);
-      t1 = performance.now();
+    } catch (e) {
+      this.stats.fail((performance.now() - t0) * 1e6, "OTHER");
+      throw e;
+    }
+    const t1 = performance.now();
+    try {
       const result = await this.backend.run(inputs, outputs);
       const t2 = performance.now();
       this.stats.success({ inputNs: (t1 - t0) * 1e6, inferNs: (t2 - t1) * 1e6, outputNs: 0 });
       return result;
     } catch (e) {
-      this.stats.fail((performance.now() - t0) * 1e6);
+      // Triton counts a backend's error as BACKEND, an ensemble step's as OTHER (core
+      // backend_model_instance.cc, ensemble_scheduler.cc r24.08).
+      this.stats.fail((performance.now() - t0) * 1e6, this.backend.kind === "ensemble" ? "OTHER" : "BACKEND");
       throw e;
     }
   }

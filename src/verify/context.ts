@@ -21,6 +21,17 @@ export interface VerifyContext {
   /** The step running now, for timeout messages. */
   step: string;
   timeoutS: number;
+  /** What a server that is not there most likely means where it is deployed (kubernetesDownHint). */
+  downHint?: string;
+}
+
+/**
+ * The likely cause of a Triton that does not answer on Kubernetes: it exits when a model it must load
+ * at start-up fails (--exit-on-error defaults to true, server src/command_line_parser.h r24.08), and
+ * the pod crash-loops; the previous container's log names the model and the reason.
+ */
+export function kubernetesDownHint(namespace: string, deployment = "triton"): string {
+  return `on Kubernetes the likely cause is a model that failed to load at start-up: Triton exits (--exit-on-error=true) and the pod crash-loops; \`kubectl --namespace ${namespace} logs deployment/${deployment} --previous\` names the failing model and why`;
 }
 
 /** Catalog branches the plan selected, in plan order. */
@@ -42,7 +53,7 @@ export function explain(ctx: VerifyContext, what: string, e: unknown): string {
     return `${what}: timed out in step ${ctx.step} (the --timeout budget of ${ctx.timeoutS} s ran out)`;
   }
   if (isUnreachable(e)) {
-    const msg = `${what}: the server at ${ctx.server.url} cannot be reached in step ${ctx.step} (${describeError(e)})`;
+    const msg = `${what}: the server at ${ctx.server.url} cannot be reached in step ${ctx.step} (${describeError(e)})${ctx.downHint ? `; ${ctx.downHint}` : ""}`;
     ctx.unreachable ??= msg;
     return msg;
   }

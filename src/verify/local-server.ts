@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 
 export const READY_LINE = /serve-local: listening on (https?:\/\/\S+)/;
+/** The line before it when metrics are on: `serve-local: metrics on http://HOST:PORT/metrics`. */
+export const METRICS_LINE = /serve-local: metrics on (https?:\/\/\S+)/;
 
 export interface LocalServerOptions {
   /** Repository written by synth-repo. */
@@ -13,6 +15,8 @@ export interface LocalServerOptions {
   loadModels?: readonly string[];
   /** @default 0 (a free port) */
   port?: number;
+  /** serve-local's --metrics-port. @default 0 (a free port: never the 8002 another server may hold) */
+  metricsPort?: number;
   /** Extra serve-local flags. */
   extraArgs?: readonly string[];
   /** Command that runs serve-local. @default ["npm", "run", "--silent", "serve-local", "--"] */
@@ -27,6 +31,8 @@ export interface LocalServerOptions {
 
 export interface LocalServer {
   url: string;
+  /** Its Prometheus endpoint, when metrics are on. */
+  metricsUrl?: string;
   pid: number;
   child: ChildProcess;
   /** The last lines it printed, for error messages. */
@@ -35,8 +41,8 @@ export interface LocalServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function serveLocalArgs(o: Pick<LocalServerOptions, "repo" | "loadModels" | "port" | "extraArgs">): string[] {
-  return ["--repo", o.repo, "--port", String(o.port ?? 0), ...(o.loadModels ?? []).flatMap((m) => ["--load-model", m]), ...(o.extraArgs ?? [])];
+export function serveLocalArgs(o: Pick<LocalServerOptions, "repo" | "loadModels" | "port" | "metricsPort" | "extraArgs">): string[] {
+  return ["--repo", o.repo, "--port", String(o.port ?? 0), "--metrics-port", String(o.metricsPort ?? 0), ...(o.loadModels ?? []).flatMap((m) => ["--load-model", m]), ...(o.extraArgs ?? [])];
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -67,6 +73,7 @@ export async function startServeLocal(o: LocalServerOptions): Promise<LocalServe
     signalGroup(child, "SIGKILL");
   };
 
+  let metricsUrl: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`serve-local printed no ready line within ${(o.readyTimeoutMs ?? 120_000) / 1000} s; last output:\n${tail()}`));
@@ -77,6 +84,7 @@ export async function startServeLocal(o: LocalServerOptions): Promise<LocalServe
         lines.push(line);
         if (lines.length > 200) lines.shift();
         o.onLine?.(line);
+        metricsUrl ??= METRICS_LINE.exec(line)?.[1];
         const m = READY_LINE.exec(line);
         if (m) {
           clearTimeout(timer);
@@ -98,5 +106,5 @@ export async function startServeLocal(o: LocalServerOptions): Promise<LocalServe
     await stop(1000);
     throw e;
   });
-  return { url, pid: child.pid!, child, tail, stop };
+  return { url, ...(metricsUrl ? { metricsUrl } : {}), pid: child.pid!, child, tail, stop };
 }

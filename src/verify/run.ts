@@ -16,7 +16,7 @@ import { overallStatus, rollUp, STEP_TITLES, type Check, type ReportPlan, type S
 import type { KServeServer } from "./server.ts";
 import { smokeStep } from "./smoke.ts";
 import { healthStep, metadataStep, repositoryStep, type StepOutcome } from "./steps.ts";
-import { selectedBranches } from "./context.ts";
+import { kubernetesDownHint, selectedBranches } from "./context.ts";
 
 export interface VerifyOptions {
   server: KServeServer;
@@ -50,9 +50,19 @@ export async function verifyReady(o: VerifyOptions): Promise<VerifyReport> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const specsDir = o.specsDir ?? "model-specs";
-  const { catalog, plan } = await loadPlan({ specsDir, profile: o.profile ?? "gpu-local" });
+  const { catalog, plan, profile } = await loadPlan({ specsDir, profile: o.profile ?? "gpu-local" });
   const deadline = new Deadline(o.timeoutS * 1000);
-  const ctx: VerifyContext = { server: o.server, catalog, plan, oracle: FixtureOracle.none(), deadline, ready: new Set(), step: "health", timeoutS: o.timeoutS };
+  const ctx: VerifyContext = {
+    server: o.server,
+    catalog,
+    plan,
+    oracle: FixtureOracle.none(),
+    deadline,
+    ready: new Set(),
+    step: "health",
+    timeoutS: o.timeoutS,
+    downHint: kubernetesDownHint(profile.spec.deployment.namespace),
+  };
   if (o.onnxRoot) ctx.oracle = await FixtureOracle.load(selectedBranches(ctx), o.onnxRoot);
   const progress = o.progress ?? (() => {});
 

@@ -35,7 +35,8 @@ function readyProbe(ctx: VerifyContext): (signal: AbortSignal) => Promise<ProbeA
       return false;
     }
     if (++settled < 2) return false;
-    // explicit model control lists models never loaded as UNAVAILABLE "unloaded": not the problem
+    // explicit model control lists models never loaded by name only, and unloaded ones as
+    // UNAVAILABLE "unloaded" (Triton's strict readiness ignores both): not the problem
     const bad = index.filter((e) => e.state && e.state !== "READY" && e.reason !== "unloaded");
     const names = bad.map((e) => `${e.name} ${e.state}${e.reason ? ` (${e.reason})` : ""}`);
     return { giveUp: `answered not ready with no model loading${names.length ? `; not READY: ${names.join(", ")}` : ""}` };
@@ -58,7 +59,8 @@ export async function healthStep(ctx: VerifyContext): Promise<StepOutcome> {
     if (r.ok) checks.push({ name: probe, status: "pass", durationMs: ms, message: `${path} OK after ${r.tries} ${r.tries === 1 ? "try" : "tries"}` });
     else {
       const how = r.gaveUp ? "stopped waiting" : `--timeout ${ctx.timeoutS} s`;
-      const message = `${path} not OK after ${r.tries} tries in ${(ms / 1000).toFixed(1)} s (${how}); last: ${r.last ?? "no answer"}`;
+      const down = probe === "live" && ctx.downHint ? `; ${ctx.downHint}` : "";
+      const message = `${path} not OK after ${r.tries} tries in ${(ms / 1000).toFixed(1)} s (${how}); last: ${r.last ?? "no answer"}${down}`;
       checks.push({ name: probe, status: "fail", durationMs: ms, message });
       details.push(message);
       // not live: nothing else can run; live but not ready: the later steps still say why

@@ -17,8 +17,10 @@ export interface CliServer {
   exited: Promise<number | string>;
 }
 
+/** serve-local with `args`; metrics on a free port unless the args say otherwise (never the shared 8002). */
 export function spawnServeLocal(args: readonly string[]): CliServer {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "scripts/serve-local.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const metrics = args.some((a) => a.startsWith("--metrics-port") || a.startsWith("--allow-metrics")) ? [] : ["--metrics-port", "0"];
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "scripts/serve-local.ts"), ...metrics, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString("utf8")));

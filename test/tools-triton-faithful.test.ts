@@ -1,0 +1,89 @@
+// The gate, bench and e2e as users run them, against serve-local in its Triton-faithful default
+// (--exit-on-error=true, metrics on, binary outputs only when each listed output asks) with the
+// model-repository API restricted as the deployment restricts it. With --header they pass; without
+// it each says "this API is restricted: pass --header NAME=…", never "cannot reach the server".
+// A recording proxy between them and serve-local checks on the wire that every inference request
+// lists each output with parameters.binary_data: true.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BenchSummary } from "../src/bench/summary.ts";
+import { requireFfmpeg } from "../src/e2e/ffmpeg.ts";
+import { makeTestVideo } from "../src/e2e/test-video.ts";
+import { loadPlan } from "../src/plan/load.ts";
+import type { LocalServer } from "../src/verify/local-server.ts";
+import { runScript } from "./support/bench-serve-local.ts";
+import { makeVerifyWorkspace, type VerifyWorkspace } from "./support/verify-workspace.ts";
+import { startWireRecorder, type WireRecorder } from "./support/wire-recorder.ts";
+
+const HEADER = "triton-repository-key";
+const KEY = "k-3f9a";
+const RESTRICTED = `this API is restricted: pass --header ${HEADER}=…`;
+
+const { plan } = await loadPlan({ profile: "gpu-local" });
+let ws: VerifyWorkspace;
+let server: LocalServer;
+let wire: WireRecorder;
+let video: string;
+
+beforeAll(async () => {
+  requireFfmpeg();
+  ws = await makeVerifyWorkspace();
+  server = await ws.serve({ loadModels: plan.loadModels, extraArgs: ["--http-restricted-api", `model-repository:${HEADER}=${KEY}`] });
+  wire = await startWireRecorder(server.url);
+  video = await makeTestVideo({ file: join(ws.root, "clip-426x240.mp4"), width: 426, height: 240, fps: 25, seconds: 1 });
+}, 240_000);
+
+afterAll(async () => {
+  await wire?.close();
+  await ws?.cleanup();
+});
+
+const out = () => join(ws.root, "out");
+
+describe("against serve-local's Triton-faithful default, model-repository API restricted", () => {
+  it("verify-ready passes with --header, and without it names the header to pass", async () => {
+    const ok = await runScript("scripts/verify-ready.ts", ["--url", wire.url, "--header", `${HEADER}=${KEY}`, "--onnx-root", ws.onnxRoot, "--resolutions", "240p", "--timeout", "150", "--quiet"], 180_000);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const denied = await runScript("scripts/verify-ready.ts", ["--url", wire.url, "--onnx-root", ws.onnxRoot, "--resolutions", "240p", "--timeout", "60", "--quiet"], 90_000);
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toContain(RESTRICTED);
+    expect(denied.stdout).not.toMatch(/cannot be reached/);
+  }, 300_000);
+
+  it("bench passes with --header and reads the server-side time from serve-local's metrics; without it names the header", async () => {
+    const ok = await runScript("scripts/bench.ts", ["--url", wire.url, "--header", `${HEADER}=${KEY}`, "--metrics-url", server.metricsUrl!, "--models", "midas_256,clip_text", "--repeats", "3", "--warmup", "1", "--out", out(), "--no-memory"], 120_000);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const dir = /wrote (\S+)\/summary\.json/.exec(ok.stdout)![1]!;
+    const s = JSON.parse(await readFile(join(dir, "summary.json"), "utf8")) as BenchSummary;
+    for (const m of s.measurements) {
+      expect(m.serverTime, m.model).toMatchObject({ requests: 3, queueUs: 0 });
+      expect(m.serverTime!.requestUs).toBeGreaterThan(0);
+      expect(m.serverTime!.requestUs / 1000).toBeLessThanOrEqual(m.latencyMs!.max);
+    }
+    const denied = await runScript("scripts/bench.ts", ["--url", wire.url, "--models", "midas_256", "--out", out(), "--no-memory"], 60_000);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(RESTRICTED);
+    expect(denied.stderr).not.toMatch(/cannot reach/);
+  }, 240_000);
+
+  it("e2e passes with --header, and without it names the header", async () => {
+    const args = ["--url", wire.url, "--video", video, "--components", "midas,yolo11", "--num-frames", "2", "--max-clips", "2", "--out", out()];
+    const ok = await runScript("scripts/e2e.ts", [...args, "--header", `${HEADER}=${KEY}`], 120_000);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const denied = await runScript("scripts/e2e.ts", args, 60_000);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(RESTRICTED);
+  }, 240_000);
+
+  it("on the wire, every inference request the tools sent lists each output with binary_data: true", () => {
+    const infers = wire.inferences();
+    expect(infers.length).toBeGreaterThan(50);
+    const bad = infers.filter((r) => !r.json.outputs?.length || !r.json.outputs.every((o) => o.parameters?.binary_data === true));
+    expect(bad.map((r) => `${r.path}: ${JSON.stringify(r.json.outputs)}`)).toEqual([]);
+    // and every answer to them was binary (the proxy saw the header length come back)
+    expect(infers.every((r) => r.status === 200 && r.binaryAnswer === true)).toBe(true);
+    // the repository API calls that passed carried the header
+    expect(wire.requests.filter((r) => r.path.startsWith("/v2/repository") && r.status === 200).every((r) => r.headers[HEADER] === KEY)).toBe(true);
+  });
+});
