@@ -12,6 +12,7 @@ import { UserError } from "../src/errors.ts";
 import { buildTritonDeployment, GRPC_RESTRICTED_PREFIX, MANIFEST_UNKNOWN, REPOSITORY_PARENT_MOUNT, type DeploymentOptions } from "../src/plan/deployment.ts";
 import { ENGINE_CACHE_MOUNT } from "../src/plan/engine-cache.ts";
 import { loadPlan } from "../src/plan/load.ts";
+import { formatDuration } from "../src/plan/rollout.ts";
 import { startupBudget } from "../src/plan/startup.ts";
 import { profileVariant } from "./support/profile-variant.ts";
 
@@ -239,3 +240,13 @@ describe("9. gpu-prod as an operator expects it", () => {
     expect(Number(scaled.timeouts.update.slice(0, -1)) * 60).toBeGreaterThan(6 * scaled.rollout.progressDeadlineSeconds);
   });
 });
+
+describe("docs/deploy.md", () => {
+  it("states the deadline and terraform's wait the code computes for gpu-local", () => {
+    const docs = readFileSync("docs/deploy.md", "utf8");
+    const r = localModel.rollout;
+    expect(docs).toContain(`${formatDuration(r.progressDeadlineSeconds)} (${r.progressDeadlineSeconds} s);\nterraform waits ${r.timeoutMinutes.create} minutes`);
+    for (const p of r.parts) expect(docs).toContain(`| ${formatDuration(p.seconds)} |`);
+  });
+});
+
