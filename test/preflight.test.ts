@@ -10,7 +10,7 @@ import { z } from "zod";
 import { buildTritonDeployment } from "../src/plan/deployment.ts";
 import { gpuRequirements } from "../src/plan/gpu-requirements.ts";
 import { loadPlan } from "../src/plan/load.ts";
-import { checkEngineCache, checkGpuNodes, checkImageDisk, checkManifest, checkRepositoryFolder, checkRuntimeClass, checkSecret, gpuReady, normalizeImage, type CheckResult, type FolderFacts } from "../src/preflight/checks.ts";
+import { checkEngineCache, checkGpuNodes, checkImageDisk, checkManifest, checkRepositoryFolder, checkRuntimeClass, checkSecret, gpuSettled, normalizeImage, type CheckResult, type FolderFacts } from "../src/preflight/checks.ts";
 import { NodeListSchema, NodeSchema, RuntimeClassSchema, SecretSchema, StatsSummarySchema, type Node } from "../src/preflight/documents.ts";
 import { kubectlGlobalFlags, type Kubectl, type KubectlAnswer } from "../src/preflight/kubectl.ts";
 import { expectedRepository, specHashes } from "../src/preflight/manifest.ts";
@@ -51,7 +51,7 @@ describe("GPU node checks", () => {
     expect(Object.values(r).map((c) => [c.id, c.status])).toEqual([["gpu", "pass"], ["gfd-labels", "pass"], ["gpu-memory", "pass"], ["driver", "pass"], ["product", "pass"], ["placement", "pass"]]);
     expect(r["gpu-memory"]!.title).toBe("nvidia.com/gpu.memory >= 5604 MiB (plan 4580 + reserve 1024 MiB)");
     expect(r["gpu-memory"]!.detail).toBe("rtx-box: 5926 MiB");
-    expect(gpuReady(nodes(rtx2060()), req)).toBe(true);
+    expect(gpuSettled(nodes(rtx2060()), req)).toBe(true);
   });
 
   it("driver 550 fails with the fix, and the pod could not be placed", () => {
@@ -59,7 +59,7 @@ describe("GPU node checks", () => {
     expect(r.driver).toMatchObject({ status: "fail", detail: "rtx-box: 550: Triton 24.08 is built on CUDA 12.6" });
     expect(r.driver!.fix).toContain("install NVIDIA driver 560 or newer");
     expect(r.placement).toMatchObject({ status: "fail", detail: "0 usable: rtx-box: driver 550 < 560" });
-    expect(gpuReady(nodes(rtx2060Driver550()), req)).toBe(false);
+    expect(gpuSettled(nodes(rtx2060Driver550()), req)).toBe(true); // labelled: waiting will not change the driver
   });
 
   it("before the device plugin and GFD ran, it says which step is missing and skips the label checks", () => {
@@ -75,7 +75,8 @@ describe("GPU node checks", () => {
     const r = byId(checkGpuNodes(nodes(unlabelled), req));
     expect(r.gpu!.status).toBe("pass");
     expect(r["gfd-labels"]!.status).toBe("fail");
-    expect(gpuReady(nodes(unlabelled), req)).toBe(false);
+    expect(gpuSettled(nodes(unlabelled), req)).toBe(false);
+    expect(gpuSettled(nodes(rtx2060Fresh()), req)).toBe(false);
   });
 
   it("gpu-prod's 22000 MiB floor refuses the 6 GB card", () => {
@@ -230,14 +231,24 @@ describe("runPreflight", () => {
     expect(d.lines[0]).toMatch(/^preflight: waiting for a GPU node \(0 s of 10 min\): rtx-box: no allocatable nvidia\.com\/gpu, GFD labels missing/);
   });
 
-  it("gives up after --wait seconds and reports what is missing (exit 1 in the command)", async () => {
+  it("stops waiting at once when the labelled GPU cannot run the pod (driver 550): waiting would not change it", async () => {
     const k = fakeKubectl({ nodes: () => nodeList(rtx2060Driver550()), ...CLUSTER });
+    const d = deps(k);
+    const r = await runPreflight({ planned: local, deployment: localModel, repository: { skip: "--no-repository" }, waitSeconds: 600 }, d);
+    expect(r.waitedSeconds).toBe(0);
+    expect(r.ok).toBe(false);
+    expect(r.checks.find((c) => c.id === "driver")!.status).toBe("fail");
+  });
+
+  it("gives up after --wait seconds when GFD never labels the node, and reports what is missing", async () => {
+    const k = fakeKubectl({ nodes: () => nodeList(rtx2060Fresh()), ...CLUSTER });
     const d = deps(k);
     const r = await runPreflight({ planned: local, deployment: localModel, repository: { skip: "--no-repository" }, waitSeconds: 60 }, d);
     expect(r.ok).toBe(false);
     expect(r.waitedSeconds).toBe(60);
-    expect(d.lines.at(-1)).toBe("preflight: no usable GPU node after 1 min; checking anyway");
-    expect(r.checks.find((c) => c.id === "driver")!.status).toBe("fail");
+    expect(d.lines).toHaveLength(3); // at 0 s and 30 s, then the verdict
+    expect(d.lines.at(-1)).toBe("preflight: no labelled GPU node after 1 min; checking anyway");
+    expect(r.checks.find((c) => c.id === "gpu")).toMatchObject({ status: "fail", detail: expect.stringContaining("NFD found an NVIDIA device on rtx-box") });
   });
 
   it("a cluster that does not answer fails once and skips what needs it", async () => {

@@ -139,9 +139,14 @@ export function checkGpuNodes(nodes: readonly Node[], r: GpuRequirements): Check
   return out;
 }
 
-/** Has the wait for a GPU node ended? The pod could be scheduled. */
-export function gpuReady(nodes: readonly Node[], r: GpuRequirements): boolean {
-  return placeableGpus(nodes.map((n) => viewNode(n, r))) >= r.gpus;
+/**
+ * Has the wait for GPU nodes ended? Once enough Ready nodes advertise GPUs and carry GFD's labels,
+ * waiting changes nothing: either the pod can be placed, or a driver or memory that misses the
+ * requirements will not fix itself.
+ */
+export function gpuSettled(nodes: readonly Node[], r: GpuRequirements): boolean {
+  const settled = nodes.map((n) => viewNode(n, r)).filter((v) => v.ready && v.gpus > 0 && v.memoryMiB !== undefined && v.driverMajor !== undefined);
+  return settled.reduce((s, v) => s + v.gpus, 0) >= r.gpus;
 }
 
 export function checkRuntimeClass(name: string | undefined, rc: RuntimeClass | undefined): CheckResult {

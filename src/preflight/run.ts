@@ -8,7 +8,7 @@ import { GPU_RESOURCE } from "../plan/gpu-requirements.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import { formatDuration, type RolloutBudget } from "../plan/rollout.ts";
 import type { Manifest } from "../repo/manifest.ts";
-import { checkCluster, checkEngineCache, checkGpuNodes, checkImageDisk, checkManifest, checkRepositoryFolder, checkRuntimeClass, checkSecret, gpuReady, viewNode, type CheckResult, type FolderFacts } from "./checks.ts";
+import { checkCluster, checkEngineCache, checkGpuNodes, checkImageDisk, checkManifest, checkRepositoryFolder, checkRuntimeClass, checkSecret, gpuSettled, viewNode, type CheckResult, type FolderFacts } from "./checks.ts";
 import { NodeListSchema, RuntimeClassSchema, SecretSchema, StatsSummarySchema, type Node, type StatsSummary } from "./documents.ts";
 import type { Kubectl } from "./kubectl.ts";
 import { expectedRepository } from "./manifest.ts";
@@ -62,10 +62,10 @@ export async function runPreflight(input: PreflightInput, deps: PreflightDeps): 
     const start = deps.now();
     const pollMs = deps.pollMs ?? 5000;
     let lastLog = -Infinity;
-    while (!(nodes.ok && gpuReady(nodes.nodes, m.gpu))) {
+    while (!(nodes.ok && gpuSettled(nodes.nodes, m.gpu))) {
       const elapsed = (deps.now() - start) / 1000;
       if (elapsed >= input.waitSeconds) {
-        deps.log(`preflight: no usable GPU node after ${formatDuration(Math.round(elapsed))}; checking anyway`);
+        deps.log(`preflight: no labelled GPU node after ${formatDuration(Math.round(elapsed))}; checking anyway`);
         break;
       }
       if (elapsed - lastLog >= 30 || lastLog < 0) {
