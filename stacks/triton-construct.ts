@@ -181,6 +181,10 @@ export class TritonServer extends Construct {
 
     new TerraformOutput(this, "url", { value: m.url, description: `Triton HTTP endpoint (gRPC ${TRITON_PORTS.grpc}, metrics ${TRITON_PORTS.metrics} on the same service)` });
     new TerraformOutput(this, "port-forward", { value: m.portForward, description: "Reach the service from this machine on localhost:8000-8002" });
+    new TerraformOutput(this, "restricted-api", {
+      value: { httpHeader: m.restrictedApi.header, grpcMetadataKey: m.restrictedApi.grpcMetadataKey, secret: m.restrictedApi.secret.name },
+      description: "The model-repository API needs this header (HTTP) or metadata key (gRPC: Triton's triton-grpc-protocol- prefix), valued as the Secret's key",
+    });
     new TerraformOutput(this, "load-models", { value: props.plan.loadModels, description: "Models Triton loads (--load-model), from the VRAM plan" });
 
     if (props.verify ?? true) {

@@ -134,6 +134,7 @@ describe("gpu-local", () => {
     expect(svc.spec.selector).toEqual(only(local.resource.kubernetes_deployment_v1).spec.selector.match_labels);
     expect(only(local.resource.kubernetes_network_policy_v1).spec.ingress.map((i: Json) => i.ports.map((p: Json) => p.port))).toEqual([["8000", "8001"], ["8002"]]);
     expect(Object.values(local.output as Json).map((o: Json) => o.value)).toContainEqual("kubectl --namespace triton port-forward service/triton 8000:8000 8001:8001 8002:8002");
+    expect(Object.values(local.output as Json).map((o: Json) => o.value)).toContainEqual({ httpHeader: "triton-repository-key", grpcMetadataKey: "triton-grpc-protocol-triton-repository-key", secret: "triton-repository-api" });
     const gate = Object.entries(local.resource.terraform_data as Json).find(([k]) => k.includes("verify-ready"))![1];
     expect(gate.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^kubernetes_deployment_v1\./)]));
     expect(gate.provisioner[0]["local-exec"].command).toContain("npm run verify-ready -- --url http://127.0.0.1:18000 --profile gpu-local");
