@@ -14,7 +14,6 @@ import { kubeFlags, preflightStep, verifyStep, type DeployStep, type KubeAccess,
 import { rolloutBudget, type RolloutBudget } from "./rollout.ts";
 import { pythonBackendArgs, shmSizing, type ShmSizing } from "./shm.ts";
 
-export { GPU_RESOURCE } from "./gpu-requirements.ts";
 export const DEFAULT_TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3";
 /** The triton-server user NGC's tritonserver images create (uid and gid 1000). */
 export const TRITON_UID = 1000;
