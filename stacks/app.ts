@@ -1,16 +1,21 @@
 // The cdktf app: two stacks over the same construct. gpu-local is the seed's workstation (repository
-// on the node, NodePort, device plugin by Helm); gpu-prod reads the repository from an object store,
-// runs 2+ replicas behind a PodDisruptionBudget and a NetworkPolicy. Inputs: stacks/inputs.ts.
+// on the node, ClusterIP reached by kubectl port-forward, device plugin by Helm); gpu-prod reads an
+// immutable, versioned repository prefix from an object store and runs 2+ replicas behind a
+// PodDisruptionBudget and a NetworkPolicy. Inputs: stacks/inputs.ts.
 import { relative, resolve } from "node:path";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider/index.js";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider/index.js";
 import { App, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { DEFAULT_RESTRICTED_API, type DeploymentOptions } from "../src/plan/deployment.ts";
+import { UserError } from "../src/errors.ts";
 import { loadPlan, type LoadedPlan } from "../src/plan/load.ts";
+import { expectedRepository, manifestMismatches } from "../src/preflight/manifest.ts";
+import { sha256Of } from "../src/repo/hash.ts";
+import { readManifest } from "../src/repo/manifest.ts";
 import type { RepositorySource } from "../src/spec/profile.ts";
 import { NvidiaDevicePlugin } from "./device-plugin.ts";
-import { flag, hostPathWarning, readInputs, type StackInputs } from "./inputs.ts";
+import { flag, readInputs, type StackInputs } from "./inputs.ts";
 import { TritonServer } from "./triton-construct.ts";
 
 export interface TritonStackProps {
@@ -29,9 +34,12 @@ export interface TritonStackProps {
 
 export class TritonStack extends TerraformStack {
   readonly triton: TritonServer;
+  /** Warnings about this stack's inputs (the model's own are in triton.model.warnings). */
+  readonly inputWarnings: string[];
 
   constructor(scope: Construct, id: string, props: TritonStackProps) {
     super(scope, id);
+    this.inputWarnings = props.warnings ?? [];
     const kube = { ...(props.kube?.configPath ? { configPath: props.kube.configPath } : {}), ...(props.kube?.context ? { configContext: props.kube.context } : {}) };
     new KubernetesProvider(this, "kubernetes", kube);
     const { plan, profile } = props.planned;
@@ -71,42 +79,64 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<BuiltApp> {
   const env = opts.env ?? process.env;
   const app = new App({ stackTraces: false, ...(opts.outdir ? { outdir: opts.outdir } : {}), ...(opts.context ? { context: opts.context } : {}) });
   const inputs = readInputs(env, (k) => app.node.tryGetContext(k));
-  const warnings: string[] = [];
+  const kube = { ...(inputs.kubeConfigPath ? { configPath: inputs.kubeConfigPath } : {}), ...(inputs.kubeContext ? { context: inputs.kubeContext } : {}) };
   const common = (stack: string): DeploymentOptions => ({
     ...(inputs.image ? { image: inputs.image } : {}),
     ...(inputs.namespace ? { namespace: inputs.namespace } : {}),
     ...(inputs.apiSecret ? { restrictedApi: { ...DEFAULT_RESTRICTED_API, secret: { name: inputs.apiSecret, key: "key" } } } : {}),
-    // terraform runs the post-deploy step in <outdir>/stacks/<stack>; npm needs the project root.
+    // terraform runs the deploy steps in <outdir>/stacks/<stack>; npm needs the project root.
     projectDir: relative(resolve(app.outdir, "stacks", stack), process.cwd()) || ".",
+    kube,
+    gpuWait: flag(inputs.gpuWait, true),
+    ...(inputs.monitoring !== undefined ? { monitoring: flag(inputs.monitoring, false) } : {}),
+    ...(inputs.specsDir ? { specsDir: inputs.specsDir } : {}),
+    ...(inputs.measuredFile ? { measuredFile: inputs.measuredFile } : {}),
   });
-  const kube = { ...(inputs.kubeConfigPath ? { configPath: inputs.kubeConfigPath } : {}), ...(inputs.kubeContext ? { context: inputs.kubeContext } : {}) };
   const verify = flag(inputs.verify, true);
 
   const local = await plannedFor(inputs, "gpu-local");
   const localRepo = repositoryFor(local, inputs);
-  if (localRepo.kind === "hostPath") {
-    const w = hostPathWarning(localRepo.path);
-    if (w) warnings.push(w);
-  }
+  // gpu-local's repository usually sits on this machine (the node): its manifest names the pod annotation.
+  const localManifest = localRepo.kind === "hostPath" ? await manifestAt(localRepo.path, local) : { warnings: [] };
   const localStack = new TritonStack(app, "gpu-local", {
     planned: local,
-    options: { ...common("gpu-local"), repository: localRepo, ...(inputs.nodeHost ? { nodeHost: inputs.nodeHost } : {}) },
+    options: { ...common("gpu-local"), repository: localRepo, ...(localManifest.sha256 ? { manifestSha256: localManifest.sha256 } : {}), ...(inputs.nodeHost ? { nodeHost: inputs.nodeHost } : {}) },
     devicePlugin: flag(inputs.devicePlugin, true),
     verify,
     kube,
-    warnings: [...warnings],
+    warnings: localManifest.warnings,
   });
 
   const prodName = inputs.prodProfile ?? "gpu-prod";
   const prod = await plannedFor(inputs, prodName);
+  // gpu-prod: the local copy that was published names the immutable prefix Triton reads.
+  const prodManifest = inputs.prodRepositoryDir ? await manifestAt(inputs.prodRepositoryDir, prod, "TRITON_PROD_REPOSITORY_DIR") : { warnings: [] };
   const prodStack = new TritonStack(app, "gpu-prod", {
     planned: prod,
-    options: { ...common("gpu-prod"), repository: repositoryFor(prod, inputs) },
+    options: { ...common("gpu-prod"), repository: repositoryFor(prod, inputs), ...(prodManifest.sha256 ? { manifestSha256: prodManifest.sha256 } : {}) },
     devicePlugin: flag(inputs.devicePlugin, false),
     verify,
     kube,
+    warnings: prodManifest.warnings,
   });
-  return { app, stacks: [localStack, prodStack], warnings };
+  const stacks = [localStack, prodStack];
+  return { app, stacks, warnings: stacks.flatMap((s) => [...s.inputWarnings, ...s.triton.model.warnings]) };
+}
+
+/**
+ * The sha256 of `<dir>/manifest.json` and whether the repository there was written for this plan.
+ * A folder that is missing here is not an error (it may live only on the node); `required` names
+ * the input that promised a repository, which then must hold one.
+ */
+async function manifestAt(dir: string, planned: LoadedPlan, required?: string): Promise<{ sha256?: string; warnings: string[] }> {
+  const found = await readManifest(dir);
+  if (!found) {
+    if (required) throw new UserError({ field: `environment variable ${required}`, message: `${dir} holds no manifest.json written by synth-repo`, hint: `point it at the folder synth-repo wrote (npm run synth-repo -- --profile ${planned.plan.profile.name} --out ${dir})` }, 2);
+    return { warnings: [] };
+  }
+  const mismatches = manifestMismatches(found.manifest, expectedRepository(planned));
+  const warnings = mismatches.length > 0 ? [`the repository in ${dir} was not written for this plan (${mismatches.join("; ")}): run npm run synth-repo -- --profile ${planned.plan.profile.name} --out ${dir}`] : [];
+  return { sha256: sha256Of(new TextEncoder().encode(found.text)), warnings };
 }
 
 function plannedFor(inputs: StackInputs, profile: string): Promise<LoadedPlan> {

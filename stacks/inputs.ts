@@ -1,7 +1,6 @@
 // Stack inputs: what differs between one workstation or cluster and the next (repository location,
 // Secret names, image) comes from environment variables or cdktf context, never from edits to code.
 // Each is validated here so a typo fails `cdktf synth` with the variable's name, not a pod in Pending.
-import { existsSync } from "node:fs";
 import { posix } from "node:path";
 import { UserError, type Problem } from "../src/errors.ts";
 import { K8S_NAME_PATTERN, OBJECT_STORE_URL_PATTERN } from "../src/spec/profile.ts";
@@ -27,10 +26,13 @@ export const INPUTS = {
   repositoryUrl: { env: "TRITON_REPOSITORY_URL", context: "repositoryUrl", description: "gpu-prod: object-store repository URL", check: { test: (v: string) => OBJECT_STORE_URL_PATTERN.test(v), expected: "an s3://, gs:// or as:// URL" } },
   storeSecret: { env: "TRITON_STORE_SECRET", context: "storeSecret", description: "gpu-prod: Secret with the object-store credentials", check: k8sName },
   prodProfile: { env: "TRITON_PROD_PROFILE", context: "prodProfile", description: "profile of the gpu-prod stack (default gpu-prod)" },
+  prodRepositoryDir: { env: "TRITON_PROD_REPOSITORY_DIR", context: "prodRepositoryDir", description: "gpu-prod: local copy of the repository you published; its manifest.json names the immutable prefix Triton reads" },
   nodeHost: { env: "TRITON_NODE_HOST", context: "nodeHost", description: "gpu-local: host the NodePort is reached on (default localhost)", check: { test: (v: string) => /^[A-Za-z0-9.:[\]-]+$/.test(v), expected: "a host name or IP address" } },
   devicePlugin: { env: "TRITON_DEVICE_PLUGIN", context: "devicePlugin", description: "install the NVIDIA device plugin with GFD through Helm (default: true for gpu-local, false for gpu-prod)", check: bool },
+  gpuWait: { env: "TRITON_GPU_WAIT", context: "gpuWait", description: "wait (npm run preflight -- --wait) for a node with an allocatable, labelled GPU before creating the Deployment (default true)", check: bool },
+  monitoring: { env: "TRITON_MONITORING", context: "monitoring", description: "create the ServiceMonitor/PodMonitor; needs the Prometheus Operator's CRDs (default: the profile's monitoring.enabled)", check: bool },
   verify: { env: "TRITON_VERIFY", context: "verify", description: "run verify-ready after the rollout and fail the deploy if it fails (default true)", check: bool },
-  kubeConfigPath: { env: "TRITON_KUBECONFIG", context: "kubeConfigPath", description: "kubeconfig for the providers (default: the providers' own KUBE_CONFIG_PATH)" },
+  kubeConfigPath: { env: "TRITON_KUBECONFIG", context: "kubeConfigPath", description: "kubeconfig for the providers and every kubectl the deploy runs (default: KUBE_CONFIG_PATH for the providers, KUBECONFIG else KUBE_CONFIG_PATH for kubectl)" },
   kubeContext: { env: "TRITON_KUBE_CONTEXT", context: "kubeContext", description: "kubeconfig context (default: the current one)" },
 } as const satisfies Record<string, InputSpec>;
 
@@ -57,9 +59,3 @@ export function readInputs(env: Readonly<Record<string, string | undefined>>, co
 export function flag(v: string | undefined, fallback: boolean): boolean {
   return v === undefined ? fallback : v === "true" || v === "1";
 }
-
-/** A hostPath lives on the node, so a missing directory here is only worth a warning. */
-export function hostPathWarning(path: string): string | undefined {
-  return existsSync(path) ? undefined : `repository path ${path} does not exist on this machine; it must exist on the GPU node (npm run synth-repo -- --out ${path} --profile gpu-local there)`;
-}
-

@@ -1,13 +1,19 @@
 // TritonServer: Triton on Kubernetes from a VRAM plan and its GPU profile. A thin layer: every value
 // comes from buildTritonDeployment (src/plan/deployment.ts, pure and unit-tested); this file only maps
-// that model onto @cdktf/provider-kubernetes classes, plus the post-deploy gate and the URL output.
+// that model onto @cdktf/provider-kubernetes classes, plus the deploy's own steps (wait for a labelled
+// GPU node, then the verify-ready gate) and the outputs.
+import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1/index.js";
 import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1/index.js";
+import { HorizontalPodAutoscalerV2 } from "@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2/index.js";
+import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest/index.js";
 import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1/index.js";
+import { PersistentVolumeClaimV1 } from "@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1/index.js";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1/index.js";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
 import { Annotations, DataResource, TerraformOutput, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { buildTritonDeployment, TRITON_PORTS, type DeploymentOptions, type HttpProbe, type TritonDeployment, type Volume } from "../src/plan/deployment.ts";
+import { ANNOTATIONS, buildTritonDeployment, TRITON_PORTS, type DeploymentOptions, type HttpProbe, type TritonDeployment, type Volume } from "../src/plan/deployment.ts";
+import type { DeployStep } from "../src/plan/post-deploy.ts";
 import type { Plan } from "../src/plan/plan.ts";
 import type { LoadedProfile } from "../src/spec/profile.ts";
 
@@ -20,7 +26,7 @@ export interface TritonServerProps {
   readonly options?: DeploymentOptions;
   /** Run `npm run verify-ready` after the rollout and fail the deploy when the gate fails. @default true */
   readonly verify?: boolean;
-  /** Resources the Deployment must wait for (e.g. the device plugin). @default none */
+  /** Resources the GPU wait (or, without it, the Deployment) must follow (e.g. the device plugin). @default none */
   readonly dependsOn?: ITerraformDependable[];
   /** Warnings about the inputs (shown by `cdktf synth`). @default none */
   readonly warnings?: string[];
@@ -35,20 +41,47 @@ export class TritonServer extends Construct {
   constructor(scope: Construct, id: string, props: TritonServerProps) {
     super(scope, id);
     const m = (this.model = buildTritonDeployment(props.plan, props.profile, props.options));
-    for (const w of props.warnings ?? []) Annotations.of(this).addWarning(w);
+    for (const w of [...(props.warnings ?? []), ...m.warnings]) Annotations.of(this).addWarning(w);
     const metadata = { name: m.name, namespace: m.namespace, labels: m.labels };
+
+    // A missing Secret fails `terraform plan` with the command that creates it, not a pod in
+    // CreateContainerConfigError. (A data source keeps what it read in the state, as every
+    // terraform state does: keep state where secrets belong.)
+    const secrets = m.requiredSecrets.map((s, i) => new DataKubernetesSecretV1(this, `secret-${i}`, {
+      metadata: { name: s.name, namespace: m.namespace },
+      lifecycle: { postcondition: [{ condition: `\${coalesce(self.type, "-") != "-"}`, errorMessage: `Secret ${m.namespace}/${s.name} (${s.purpose}) does not exist; create it: ${s.fix}` }] },
+    }));
+
+    // helm's wait returns before NFD and GFD have labelled the node: wait for the GPU first.
+    const gpuWait = m.gpuWait ? new DataResource(this, "gpu-wait", { ...(props.dependsOn ? { dependsOn: props.dependsOn } : {}), provisioners: [localExec(m.gpuWait)] }) : undefined;
+
+    const claim = m.persistentVolumeClaim
+      ? new PersistentVolumeClaimV1(this, "engine-cache", {
+          metadata: { name: m.persistentVolumeClaim.name, namespace: m.namespace, labels: m.labels },
+          // ReadWriteMany classes often bind on first use; the pod's own wait covers it.
+          waitUntilBound: false,
+          spec: {
+            accessModes: [m.persistentVolumeClaim.accessMode],
+            resources: { requests: { storage: `${m.persistentVolumeClaim.sizeGiB}Gi` } },
+            ...(m.persistentVolumeClaim.storageClassName ? { storageClassName: m.persistentVolumeClaim.storageClassName } : {}),
+          },
+        })
+      : undefined;
 
     this.deployment = new DeploymentV1(this, "deployment", {
       metadata,
       waitForRollout: true, // the gate below must not run before the pods are Ready
-      ...(props.dependsOn ? { dependsOn: props.dependsOn } : {}),
+      dependsOn: [...(gpuWait ? [gpuWait] : (props.dependsOn ?? [])), ...secrets, ...(claim ? [claim] : [])],
+      // terraform must outwait Kubernetes' progress deadline (src/plan/rollout.ts).
+      timeouts: { create: m.timeouts.create, update: m.timeouts.update },
+      ...(m.autoscaling ? { lifecycle: { ignoreChanges: ["spec[0].replicas"] } } : {}),
       spec: {
         replicas: String(m.replicas),
         selector: { matchLabels: m.labels },
         strategy: m.strategy.type === "Recreate" ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxSurge: String(m.strategy.maxSurge), maxUnavailable: String(m.strategy.maxUnavailable) } },
-        progressDeadlineSeconds: m.probes.startup.periodSeconds * m.probes.startup.failureThreshold + 120,
+        progressDeadlineSeconds: m.rollout.progressDeadlineSeconds,
         template: {
-          metadata: { labels: m.labels, annotations: { "triton-deploy/load-models": String(props.plan.loadModels.length) } },
+          metadata: { labels: m.labels, annotations: m.podAnnotations },
           spec: {
             ...(m.runtimeClassName ? { runtimeClassName: m.runtimeClassName } : {}),
             automountServiceAccountToken: false,
@@ -60,11 +93,7 @@ export class TritonServer extends Construct {
               seccompProfile: { type: "RuntimeDefault" },
             },
             affinity: {
-              nodeAffinity: {
-                requiredDuringSchedulingIgnoredDuringExecution: {
-                  nodeSelectorTerm: [{ matchExpressions: [{ key: m.nodeAffinity.key, operator: m.nodeAffinity.operator, values: [String(m.nodeAffinity.greaterThan)] }] }],
-                },
-              },
+              nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerm: [{ matchExpressions: m.nodeAffinity }] } },
               ...(m.spreadAcrossNodes
                 ? { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: [{ matchLabels: m.labels }] } }] } }
                 : {}),
@@ -92,11 +121,14 @@ export class TritonServer extends Construct {
       },
     });
 
+    const nodePortCidrs = m.service.type === "NodePort" && (m.networkPolicy?.allowedCidrs.length ?? 0) > 0;
     this.service = new ServiceV1(this, "service", {
       metadata,
       spec: {
         type: m.service.type,
         selector: m.labels,
+        // An ipBlock sees the caller's address only when the node does not masquerade it.
+        ...(nodePortCidrs ? { externalTrafficPolicy: "Local" } : {}),
         port: m.service.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP", ...(p.nodePort ? { nodePort: p.nodePort } : {}) })),
       },
     });
@@ -106,38 +138,68 @@ export class TritonServer extends Construct {
     }
     if (m.networkPolicy) {
       const np = m.networkPolicy;
+      const api = [TRITON_PORTS.http, TRITON_PORTS.grpc].map((port) => ({ port: String(port), protocol: "TCP" }));
       new NetworkPolicyV1(this, "network-policy", {
         metadata,
         spec: {
           podSelector: { matchLabels: m.labels },
           policyTypes: ["Ingress"],
           ingress: [
-            {
-              // Clients in any namespace (every namespace carries kubernetes.io/metadata.name).
-              from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "Exists" }] }, podSelector: { matchLabels: np.clientLabels } }],
-              ports: [TRITON_PORTS.http, TRITON_PORTS.grpc].map((port) => ({ port: String(port), protocol: "TCP" })),
-            },
-            {
-              from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": np.metricsNamespace } } }],
-              ports: [{ port: String(TRITON_PORTS.metrics), protocol: "TCP" }],
-            },
+            // Clients in any namespace (every namespace carries kubernetes.io/metadata.name).
+            { from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "Exists" }] }, podSelector: { matchLabels: np.clientLabels } }], ports: api },
+            { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": np.metricsNamespace } } }], ports: [{ port: String(TRITON_PORTS.metrics), protocol: "TCP" }] },
+            ...(np.allowedCidrs.length > 0 ? [{ from: np.allowedCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: api }] : []),
           ],
+        },
+      });
+    }
+    if (m.monitor) {
+      // kubernetes_manifest needs the CRD at plan time: behind a flag (profile monitoring.enabled, TRITON_MONITORING).
+      const endpoint = { port: "metrics", path: "/metrics", interval: m.monitor.interval };
+      const service = m.monitor.kind === "ServiceMonitor";
+      new Manifest(this, "monitor", {
+        manifest: {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: m.monitor.kind,
+          metadata: { name: m.name, namespace: m.namespace, labels: { ...m.labels, ...m.monitor.labels } },
+          spec: { selector: { matchLabels: m.labels }, ...(service ? { endpoints: [endpoint] } : { podMetricsEndpoints: [endpoint] }) },
+        },
+      });
+    }
+    if (m.autoscaling) {
+      const a = m.autoscaling;
+      new HorizontalPodAutoscalerV2(this, "autoscaler", {
+        metadata,
+        spec: {
+          minReplicas: a.minReplicas,
+          maxReplicas: a.maxReplicas,
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: m.name },
+          metric: [{ type: "Pods", pods: { metric: { name: a.metric }, target: { type: "AverageValue", averageValue: String(a.targetAverageValue) } } }],
         },
       });
     }
 
     new TerraformOutput(this, "url", { value: m.url, description: `Triton HTTP endpoint (gRPC ${TRITON_PORTS.grpc}, metrics ${TRITON_PORTS.metrics} on the same service)` });
+    new TerraformOutput(this, "port-forward", { value: m.portForward, description: "Reach the service from this machine on localhost:8000-8002" });
+    new TerraformOutput(this, "restricted-api", {
+      value: { httpHeader: m.restrictedApi.header, grpcMetadataKey: m.restrictedApi.grpcMetadataKey, secret: m.restrictedApi.secret.name },
+      description: "The model-repository API needs this header (HTTP) or metadata key (gRPC: Triton's triton-grpc-protocol- prefix), valued as the Secret's key",
+    });
     new TerraformOutput(this, "load-models", { value: props.plan.loadModels, description: "Models Triton loads (--load-model), from the VRAM plan" });
 
     if (props.verify ?? true) {
       new DataResource(this, "verify-ready", {
         dependsOn: [this.deployment, this.service],
         // Re-run the gate whenever what Triton serves changes.
-        triggersReplace: { image: m.image, loadModels: props.plan.loadModels.join(","), url: m.url },
-        provisioners: [{ type: "local-exec", command: m.verify.command, interpreter: m.verify.interpreter, workingDir: m.verify.workingDir, environment: m.verify.environment }],
+        triggersReplace: { image: m.image, loadModels: props.plan.loadModels.join(","), url: m.url, repository: m.podAnnotations[ANNOTATIONS.manifest] ?? "" },
+        provisioners: [localExec(m.verify)],
       });
     }
   }
+}
+
+function localExec(s: DeployStep) {
+  return { type: "local-exec" as const, command: s.command, interpreter: s.interpreter, workingDir: s.workingDir, environment: s.environment };
 }
 
 function probe(p: HttpProbe) {
@@ -152,5 +214,7 @@ function volume(v: Volume) {
       return { name: v.name, emptyDir: { medium: "Memory", sizeLimit: `${v.sizeMiB}Mi` } };
     case "secret":
       return { name: v.name, secret: { secretName: v.secretName } };
+    case "claim":
+      return { name: v.name, persistentVolumeClaim: { claimName: v.claimName } };
   }
 }

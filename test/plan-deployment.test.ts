@@ -23,9 +23,15 @@ describe("tritonserver flags", () => {
     expect(loads).toEqual(local.plan.loadModels);
     expect(localModel.args).toContain("--model-control-mode=explicit");
     expect(localModel.args).toContain("--strict-readiness=true");
-    expect(localModel.args).toContain("--model-repository=/models");
+    expect(localModel.args).toContain("--model-repository=/srv/triton-deploy/models");
     expect(prodModel.args).toContain("--model-repository=s3://triton-models/prod");
     expect(localModel.image).toBe(DEFAULT_TRITON_IMAGE);
+  });
+
+  it("load one model at a time under the serial policy, so warm-up peaks do not add up at start-up", () => {
+    expect(local.plan.onnxRuntime.policy).toBe("serial");
+    expect(localModel.args).toContain("--model-load-thread-count=1");
+    expect(prodModel.args).toContain(`--model-load-thread-count=${prod.plan.onnxRuntime.modelLoadThreadCount}`);
   });
 
   it("restrict the model-repository API to a header whose value the kubelet fills in from a Secret", () => {
@@ -62,10 +68,19 @@ describe("/dev/shm for the Python steps", () => {
 });
 
 describe("scheduling", () => {
-  it("asks for one GPU and a node whose nvidia.com/gpu.memory covers the plan's VRAM", () => {
+  it("asks for one GPU on a node whose nvidia.com/gpu.memory covers the plan (models + reserve) and whose driver runs CUDA 12.6", () => {
     expect(localModel.resources.limits["nvidia.com/gpu"]).toBe("1");
-    expect(localModel.nodeAffinity).toEqual({ key: "nvidia.com/gpu.memory", operator: "Gt", greaterThan: 6143 });
-    expect(prodModel.nodeAffinity.greaterThan).toBe(21999); // the profile's nodeLabelMemoryMiB - 1
+    // gpu-local: 4836 MiB of models (TensorRT workspaces included) + 1024 reserve; a "6 GB" RTX 2060 reports 5926, so no nominal 6144.
+    expect(local.plan.totals.needMiB + 1024).toBe(5860);
+    expect(localModel.nodeAffinity).toEqual([
+      { key: "nvidia.com/gpu.memory", operator: "Gt", values: ["5859"] },
+      { key: "nvidia.com/cuda.driver-version.major", operator: "Gt", values: ["559"] },
+    ]);
+    // gpu-prod pins its floor (gpu.nodeLabelMemoryMiB 22000) above what its plan needs; its cards have forward compatibility.
+    expect(prodModel.nodeAffinity).toEqual([
+      { key: "nvidia.com/gpu.memory", operator: "Gt", values: ["21999"] },
+      { key: "nvidia.com/cuda.driver-version.major", operator: "Gt", values: ["534"] },
+    ]);
   });
 
   it("runs as the image's non-root user", () => {
@@ -83,21 +98,21 @@ describe("scheduling", () => {
   it("one GPU, one replica: Recreate, no disruption budget; gpu-prod: 2 replicas spread, a PDB and a NetworkPolicy", () => {
     expect(localModel).toMatchObject({ replicas: 1, strategy: { type: "Recreate" }, spreadAcrossNodes: false });
     expect(localModel.podDisruptionBudget).toBeUndefined();
-    expect(localModel.networkPolicy).toBeUndefined();
     expect(prodModel).toMatchObject({ replicas: 2, strategy: { type: "RollingUpdate", maxSurge: 0, maxUnavailable: 1 }, spreadAcrossNodes: true, podDisruptionBudget: { minAvailable: 1 } });
-    expect(prodModel.networkPolicy).toEqual({ clientLabels: { "triton-deploy/client": "true" }, metricsNamespace: "monitoring" });
+    expect(prodModel.networkPolicy).toEqual({ clientLabels: { "triton-deploy/client": "true" }, metricsNamespace: "monitoring", allowedCidrs: [] });
     expect(prodModel.envFromSecrets).toEqual(["triton-model-store"]);
   });
 });
 
 describe("service and the post-deploy gate", () => {
-  it("gpu-local exposes 8000/8001/8002 on NodePorts and gates on that URL", () => {
-    expect(localModel.service.ports).toEqual([
-      { name: "http", port: 8000, nodePort: 30800 }, { name: "grpc", port: 8001, nodePort: 30801 }, { name: "metrics", port: 8002, nodePort: 30802 },
-    ]);
-    expect(localModel.url).toBe("http://localhost:30800");
-    expect(localModel.verify.command).toContain("npm run verify-ready -- --url http://localhost:30800 --profile gpu-local");
+  it("gpu-local keeps 8000/8001/8002 inside the cluster behind a NetworkPolicy, and tunnels for the gate", () => {
+    expect(localModel.service).toEqual({ name: "triton", type: "ClusterIP", ports: [{ name: "http", port: 8000 }, { name: "grpc", port: 8001 }, { name: "metrics", port: 8002 }] });
+    expect(localModel.networkPolicy).toEqual({ clientLabels: { "triton-deploy/client": "true" }, metricsNamespace: "monitoring", allowedCidrs: [] });
+    expect(localModel.portForward).toBe("kubectl --namespace triton port-forward service/triton 8000:8000 8001:8001 8002:8002");
+    expect(localModel.verify.command).toContain("port-forward service/triton 18000:8000");
+    expect(localModel.verify.command).toContain("npm run verify-ready -- --url http://127.0.0.1:18000 --profile gpu-local");
     expect(localModel.verify.command).toMatch(/^set -eo pipefail/);
+    expect(localModel.warnings.filter((w) => w.includes("NodePort"))).toEqual([]);
   });
 
   it("gpu-prod tunnels to its ClusterIP service for the gate", () => {

@@ -1,22 +1,35 @@
 // The deployment model: everything Triton needs on Kubernetes (image, flags with one --load-model per
-// planned model, probes, /dev/shm, GPU affinity, Service, disruption budget, network policy, the
-// post-deploy gate) as plain typed data, derived from the plan and the profile by pure functions.
-// stacks/ only maps it onto provider classes, so leaving cdktf means rewriting that mapping, not this.
+// planned model, probes, /dev/shm, GPU affinity, repository and engine-cache volumes, Service,
+// exposure, disruption budget, network policy, monitoring, autoscaling, the rollout's deadlines and
+// the deploy's own steps) as plain typed data, derived from the plan and the profile by pure
+// functions. stacks/ only maps it onto provider classes, so leaving cdktf means rewriting that
+// mapping, not this.
+import { posix } from "node:path";
 import { UserError } from "../errors.ts";
-import { K8S_NAME_PATTERN, OBJECT_STORE_URL_PATTERN, type LoadedProfile, type RepositorySource } from "../spec/profile.ts";
+import { K8S_NAME_PATTERN, OBJECT_STORE_URL_PATTERN, type EngineCache, type LoadedProfile, type RepositorySource } from "../spec/profile.ts";
+import { ENGINE_CACHE_MOUNT } from "./engine-cache.ts";
+import { GPU_RESOURCE, gpuRequirements, nodeAffinity, type GpuRequirements, type NodeSelectorRequirement } from "./gpu-requirements.ts";
 import type { Plan } from "./plan.ts";
-import { verifyStep, type VerifyStep } from "./post-deploy.ts";
+import { kubeFlags, preflightStep, verifyStep, type DeployStep, type KubeAccess, type VerifyStep } from "./post-deploy.ts";
+import { rolloutBudget, type RolloutBudget } from "./rollout.ts";
 import { pythonBackendArgs, shmSizing, type ShmSizing } from "./shm.ts";
-import { startupBudget } from "./startup.ts";
 
 export const DEFAULT_TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3";
-/** GPU Feature Discovery's label: the card's memory in MiB. */
-export const GPU_MEMORY_LABEL = "nvidia.com/gpu.memory";
-export const GPU_RESOURCE = "nvidia.com/gpu";
 /** The triton-server user NGC's tritonserver images create (uid and gid 1000). */
 export const TRITON_UID = 1000;
 export const TRITON_PORTS = { http: 8000, grpc: 8001, metrics: 8002 } as const;
-const REPOSITORY_MOUNT = "/models";
+/**
+ * Where a hostPath repository's parent folder appears in the pod. synth-repo swaps a new tree in by
+ * renaming inside the parent; a mount of the repository folder itself would keep showing the old
+ * (deleted) tree, a mount of the parent resolves `<mount>/<name>` afresh on every lookup.
+ */
+export const REPOSITORY_PARENT_MOUNT = "/srv/triton-deploy";
+/** Folder beside a hostPath repository that holds TensorRT engine caches by default. */
+export const DEFAULT_ENGINE_CACHE_DIR = "trt-engines";
+/** Pod-template annotations: a change rolls the pod. */
+export const ANNOTATIONS = { manifest: "triton-deploy/repository-manifest", loadModels: "triton-deploy/load-models" } as const;
+/** Annotation value when the repository's manifest.json could not be read at synth time. */
+export const MANIFEST_UNKNOWN = "unknown-at-synth";
 
 export interface SecretKeyRef {
   name: string;
@@ -33,12 +46,30 @@ export interface RestrictedApi {
 export const DEFAULT_RESTRICTED_API: RestrictedApi = { header: "triton-repository-key", secret: { name: "triton-repository-api", key: "key" } };
 /** Environment variable carrying the restricted-API value inside the pod (expanded by the kubelet). */
 export const RESTRICTED_VALUE_ENV = "TRITON_REPOSITORY_API_KEY";
+/**
+ * Triton prefixes gRPC restricted-protocol metadata keys (server src/grpc/grpc_server.h, v2.49.0):
+ * a gRPC client sends `triton-grpc-protocol-<header>`, an HTTP client sends `<header>`.
+ */
+export const GRPC_RESTRICTED_PREFIX = "triton-grpc-protocol-";
+
+/** Keys tritonserver reads from an object store's credentials Secret, per scheme (docs/deploy.md). */
+export const STORE_CREDENTIAL_KEYS = {
+  s3: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"],
+  gs: ["credentials.json"],
+  as: ["AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY"],
+} as const satisfies Record<string, readonly string[]>;
 
 export interface DeploymentOptions {
   /** Triton image. @default profile deployment.image, else DEFAULT_TRITON_IMAGE */
   image?: string;
   /** Where Triton reads the repository. @default profile deployment.repository */
   repository?: RepositorySource;
+  /**
+   * sha256 of the repository's manifest.json, read at synth time. It names the pod annotation (a new
+   * synth-repo rolls the pod) and, for an object store, the immutable prefix Triton reads.
+   * @default none: the annotation says so and a warning explains what that costs
+   */
+  manifestSha256?: string;
   /** Namespace of every object. @default profile deployment.namespace */
   namespace?: string;
   /** Name of the Deployment and Service. @default "triton" */
@@ -49,8 +80,17 @@ export interface DeploymentOptions {
   nodeHost?: string;
   /** NodePorts for 8000/8001/8002 when the service is a NodePort. @default 30800, 30801, 30802 */
   nodePorts?: { http: number; grpc: number; metrics: number };
-  /** Repository root, relative to the directory terraform runs the post-deploy step in. @default "." */
+  /** Repository root, relative to the directory terraform runs the deploy steps in. @default "." */
   projectDir?: string;
+  /** kubeconfig and context the providers use; kubectl in the deploy steps uses the same. @default none */
+  kube?: KubeAccess;
+  /** Wait for a labelled GPU node (npm run preflight -- --wait) before creating the Deployment. @default true */
+  gpuWait?: boolean;
+  /** Create the ServiceMonitor/PodMonitor. @default profile deployment.monitoring.enabled */
+  monitoring?: boolean;
+  /** Passed to the preflight step so it plans as the stack did. @default none */
+  specsDir?: string;
+  measuredFile?: string;
 }
 
 export interface EnvVar {
@@ -68,11 +108,27 @@ export interface HttpProbe {
 export type Volume =
   | { name: string; kind: "hostPath"; path: string }
   | { name: string; kind: "memory"; sizeMiB: number }
-  | { name: string; kind: "secret"; secretName: string };
+  | { name: string; kind: "secret"; secretName: string }
+  | { name: string; kind: "claim"; claimName: string };
 export interface ServicePort {
   name: string;
   port: number;
   nodePort?: number;
+}
+export interface ClaimSpec {
+  name: string;
+  sizeGiB: number;
+  accessMode: "ReadWriteMany" | "ReadWriteOnce";
+  storageClassName?: string;
+}
+/** A Secret the pod needs; the stacks check it exists at `terraform plan`. */
+export interface RequiredSecret {
+  name: string;
+  purpose: string;
+  /** Keys the pod reads from it. */
+  keys: readonly string[];
+  /** The command that creates it. */
+  fix: string;
 }
 
 export interface TritonDeployment {
@@ -80,11 +136,19 @@ export interface TritonDeployment {
   namespace: string;
   /** Pod labels; the Service, PDB and NetworkPolicy select on exactly these. */
   labels: Record<string, string>;
+  /** Pod-template annotations: the repository manifest's hash, so a new synth-repo rolls the pod. */
+  podAnnotations: Record<string, string>;
   replicas: number;
   /** Recreate when one GPU per node leaves no room for a surge pod. */
   strategy: { type: "Recreate" } | { type: "RollingUpdate"; maxSurge: number; maxUnavailable: number };
+  /** Deadlines: the Deployment's progressDeadlineSeconds is rollout.progressDeadlineSeconds. */
+  rollout: RolloutBudget;
+  /** terraform's create/update timeouts for the Deployment ("34m"). */
+  timeouts: { create: string; update: string };
   image: string;
   args: string[];
+  /** What --model-repository points at. */
+  modelRepository: string;
   env: EnvVar[];
   /** Secrets whose keys become environment variables (object-store credentials). */
   envFromSecrets: string[];
@@ -92,9 +156,12 @@ export interface TritonDeployment {
   probes: { liveness: HttpProbe; readiness: HttpProbe; startup: HttpProbe };
   volumes: Volume[];
   mounts: { volume: string; mountPath: string; readOnly: boolean }[];
+  /** A claim the stack creates (the engine cache on clusters). */
+  persistentVolumeClaim?: ClaimSpec;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
-  /** Pod lands only on a node whose label value is greater than `greaterThan` (i.e. >= the plan's VRAM). */
-  nodeAffinity: { key: string; operator: "Gt"; greaterThan: number };
+  gpu: GpuRequirements;
+  /** Required node affinity: one term, every requirement ANDed. */
+  nodeAffinity: NodeSelectorRequirement[];
   /** Prefer one replica per node. */
   spreadAcrossNodes: boolean;
   runtimeClassName?: string;
@@ -103,9 +170,19 @@ export interface TritonDeployment {
   service: { name: string; type: "NodePort" | "ClusterIP"; ports: ServicePort[] };
   /** HTTP URL of the service, as seen from where `cdktf deploy` runs (NodePort) or inside the cluster. */
   url: string;
+  /** How a person reaches a ClusterIP service from the workstation. */
+  portForward: string;
   podDisruptionBudget?: { minAvailable: number };
-  networkPolicy?: { clientLabels: Record<string, string>; metricsNamespace: string };
+  networkPolicy?: { clientLabels: Record<string, string>; metricsNamespace: string; allowedCidrs: string[] };
+  monitor?: { kind: "ServiceMonitor" | "PodMonitor"; labels: Record<string, string>; interval: string };
+  autoscaling?: { minReplicas: number; maxReplicas: number; metric: string; targetAverageValue: number };
+  requiredSecrets: RequiredSecret[];
+  restrictedApi: RestrictedApi & { grpcMetadataKey: string };
+  /** Waits for a labelled GPU node before the Deployment is created. */
+  gpuWait?: DeployStep;
   verify: VerifyStep;
+  /** What the user should know at synth time (cdktf prints them). */
+  warnings: string[];
 }
 
 export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: DeploymentOptions = {}): TritonDeployment {
@@ -115,32 +192,59 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
   const image = opts.image ?? hints.image ?? DEFAULT_TRITON_IMAGE;
   const repository = opts.repository ?? hints.repository;
   const restricted = opts.restrictedApi ?? DEFAULT_RESTRICTED_API;
+  const kube = opts.kube ?? {};
   checkOptions({ name, namespace, image, repository, restricted, plan });
+  const warnings: string[] = [];
+
+  const scaling = hints.autoscaling.enabled ? hints.autoscaling : undefined;
+  const replicas = scaling ? scaling.minReplicas : hints.replicas;
+  const strategy: TritonDeployment["strategy"] = replicas === 1 && !scaling ? { type: "Recreate" } : { type: "RollingUpdate", maxSurge: 0, maxUnavailable: 1 };
+  const rollout = rolloutBudget(plan, repository, hints.rollout, { replicas: scaling ? scaling.maxReplicas : replicas, podsPerWave: strategy.type === "Recreate" ? replicas : strategy.maxUnavailable });
+  const gpu = gpuRequirements(plan, profile, replicas);
 
   const shm = shmSizing(plan, hints.preprocess);
   const labels = { "app.kubernetes.io/name": "triton", "app.kubernetes.io/instance": name, "triton-deploy/profile": plan.profile.name };
-  const repoVolume: Volume[] = repository.kind === "hostPath" ? [{ name: "model-repository", kind: "hostPath", path: repository.path }] : [];
-  const volumes: Volume[] = [...repoVolume, { name: "dshm", kind: "memory", sizeMiB: shm.sizeMiB }];
-  const mounts = [...(repoVolume.length ? [{ volume: "model-repository", mountPath: REPOSITORY_MOUNT, readOnly: true }] : []), { volume: "dshm", mountPath: "/dev/shm", readOnly: false }];
+  const repo = repositoryLayout(repository, opts.manifestSha256, plan);
+  warnings.push(...repo.warnings);
+  const cache = engineCacheLayout(hints.engineCache, repository, name, replicas, scaling !== undefined);
+  warnings.push(...cache.warnings);
+  const volumes: Volume[] = [...repo.volumes, ...cache.volumes, { name: "dshm", kind: "memory", sizeMiB: shm.sizeMiB }];
+  const mounts = [...repo.mounts, ...cache.mounts, { volume: "dshm", mountPath: "/dev/shm", readOnly: false }];
   const gcs = repository.kind === "objectStore" && repository.url.startsWith("gs://");
   if (gcs) {
     volumes.push({ name: "gcs-credentials", kind: "secret", secretName: repository.credentialsSecret });
     mounts.push({ volume: "gcs-credentials", mountPath: "/var/run/secrets/gcs", readOnly: true });
   }
 
+  const nodePort = hints.service === "NodePort";
   const nodePorts = opts.nodePorts ?? { http: 30800, grpc: 30801, metrics: 30802 };
-  const servicePorts: ServicePort[] = (["http", "grpc", "metrics"] as const).map((p) => ({ name: p, port: TRITON_PORTS[p], ...(hints.service === "NodePort" ? { nodePort: nodePorts[p] } : {}) }));
-  const url = hints.service === "NodePort" ? `http://${opts.nodeHost ?? "localhost"}:${nodePorts.http}` : `http://${name}.${namespace}.svc.cluster.local:${TRITON_PORTS.http}`;
+  const servicePorts: ServicePort[] = (["http", "grpc", "metrics"] as const).map((p) => ({ name: p, port: TRITON_PORTS[p], ...(nodePort ? { nodePort: nodePorts[p] } : {}) }));
+  const url = nodePort ? `http://${opts.nodeHost ?? "localhost"}:${nodePorts.http}` : `http://${name}.${namespace}.svc.cluster.local:${TRITON_PORTS.http}`;
+  const policy = hints.networkPolicy;
+  if (nodePort && !policy?.allowedCidrs.length) {
+    warnings.push(`service NodePort opens ${nodePorts.http}-${nodePorts.metrics} on every interface of every node to anyone who can reach them${policy ? " (the NetworkPolicy admits only in-cluster clients, so outside callers may be refused)" : ", with no NetworkPolicy"}: list the callers in deployment.networkPolicy.allowedCidrs, or use service: ClusterIP and kubectl port-forward`);
+  }
   const memoryMiB = hints.resources.memoryMiB + shm.sizeMiB; // a memory-backed emptyDir is charged to the pod
+  const monitoring = opts.monitoring ?? hints.monitoring.enabled;
+  const projectDir = opts.projectDir ?? ".";
+
+  const requiredSecrets: RequiredSecret[] = [
+    { name: restricted.secret.name, purpose: `the restricted-API header value, key ${restricted.secret.key}`, keys: [restricted.secret.key], fix: `kubectl -n ${namespace} create secret generic ${restricted.secret.name} --from-literal=${restricted.secret.key}="$(openssl rand -hex 24)"` },
+    ...(repository.kind === "objectStore" ? [{ name: repository.credentialsSecret, purpose: `credentials for ${repository.url}`, keys: STORE_CREDENTIAL_KEYS[repository.url.slice(0, 2) as "s3" | "gs" | "as"], fix: `kubectl -n ${namespace} create secret generic ${repository.credentialsSecret} --from-literal=… (docs/deploy.md, gpu-prod)` }] : []),
+  ];
 
   return {
     name,
     namespace,
     labels,
-    replicas: hints.replicas,
-    strategy: hints.replicas === 1 ? { type: "Recreate" } : { type: "RollingUpdate", maxSurge: 0, maxUnavailable: 1 },
+    podAnnotations: { [ANNOTATIONS.manifest]: opts.manifestSha256 ? `sha256:${opts.manifestSha256}` : MANIFEST_UNKNOWN, [ANNOTATIONS.loadModels]: String(plan.loadModels.length) },
+    replicas,
+    strategy,
+    rollout,
+    timeouts: { create: `${rollout.timeoutMinutes.create}m`, update: `${rollout.timeoutMinutes.update}m` },
     image,
-    args: tritonArgs(plan, repository, restricted, shm),
+    args: tritonArgs(plan, repo.modelRepository, restricted, shm),
+    modelRepository: repo.modelRepository,
     env: [
       { name: RESTRICTED_VALUE_ENV, secretKeyRef: restricted.secret },
       ...(gcs ? [{ name: "GOOGLE_APPLICATION_CREDENTIALS", value: "/var/run/secrets/gcs/credentials.json" }] : []),
@@ -151,36 +255,99 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
       liveness: { path: "/v2/health/live", port: TRITON_PORTS.http, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
       readiness: { path: "/v2/health/ready", port: TRITON_PORTS.http, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
       // Loading is the slow part (src/plan/startup.ts says where the seconds go).
-      startup: { path: "/v2/health/ready", port: TRITON_PORTS.http, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: Math.ceil(startupBudget(plan, repository).seconds / 10) },
+      startup: { path: "/v2/health/ready", port: TRITON_PORTS.http, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: Math.ceil(rollout.startup.seconds / 10) },
     },
     volumes,
     mounts,
+    ...(cache.claim ? { persistentVolumeClaim: cache.claim } : {}),
     resources: {
       requests: { cpu: hints.resources.cpu, memory: `${memoryMiB}Mi`, [GPU_RESOURCE]: "1" },
       limits: { memory: `${memoryMiB}Mi`, [GPU_RESOURCE]: "1" },
     },
-    nodeAffinity: { key: GPU_MEMORY_LABEL, operator: "Gt", greaterThan: plan.profile.gpu.nodeLabelMemoryMiB - 1 },
-    spreadAcrossNodes: hints.replicas > 1,
+    gpu,
+    nodeAffinity: nodeAffinity(gpu),
+    spreadAcrossNodes: replicas > 1 || scaling !== undefined,
     ...(hints.runtimeClassName ? { runtimeClassName: hints.runtimeClassName } : {}),
     security: { runAsUser: TRITON_UID, runAsGroup: TRITON_UID, fsGroup: TRITON_UID },
     shm,
     service: { name, type: hints.service, ports: servicePorts },
     url,
-    ...(hints.replicas > 1 ? { podDisruptionBudget: { minAvailable: hints.replicas - 1 } } : {}),
-    ...(hints.networkPolicy ? { networkPolicy: { clientLabels: hints.networkPolicy.clientLabels, metricsNamespace: hints.networkPolicy.metricsNamespace } } : {}),
-    verify: verifyStep({ profile: plan.profile.name, url, service: hints.service, name, namespace, restricted, projectDir: opts.projectDir ?? "." }),
+    portForward: ["kubectl", ...kubeFlags(kube), "--namespace", namespace, "port-forward", `service/${name}`, ...servicePorts.map((p) => `${p.port}:${p.port}`)].join(" "),
+    ...(replicas > 1 ? { podDisruptionBudget: { minAvailable: replicas - 1 } } : {}),
+    ...(policy ? { networkPolicy: { clientLabels: policy.clientLabels, metricsNamespace: policy.metricsNamespace, allowedCidrs: policy.allowedCidrs } } : {}),
+    ...(monitoring ? { monitor: { kind: hints.monitoring.kind, labels: hints.monitoring.labels, interval: hints.monitoring.interval } } : {}),
+    ...(scaling ? { autoscaling: { minReplicas: scaling.minReplicas, maxReplicas: scaling.maxReplicas, metric: scaling.metric, targetAverageValue: scaling.targetAverageValue } } : {}),
+    requiredSecrets,
+    restrictedApi: { ...restricted, grpcMetadataKey: `${GRPC_RESTRICTED_PREFIX}${restricted.header}` },
+    ...(opts.gpuWait ?? true
+      ? { gpuWait: preflightStep({ profile: plan.profile.name, namespace, apiSecret: restricted.secret.name, image, waitSeconds: rollout.gpuWaitSeconds, projectDir, kube, ...(opts.specsDir ? { specsDir: opts.specsDir } : {}), ...(opts.measuredFile ? { measuredFile: opts.measuredFile } : {}) }) }
+      : {}),
+    verify: verifyStep({ profile: plan.profile.name, url, service: hints.service, name, namespace, restricted, projectDir, kube }),
+    warnings,
   };
 }
 
+/** The immutable prefix an object-store repository is published under: the manifest's hash, shortened. */
+export function repositoryVersion(manifestSha256: string): string {
+  return manifestSha256.slice(0, 16);
+}
+
+interface Layout {
+  volumes: Volume[];
+  mounts: { volume: string; mountPath: string; readOnly: boolean }[];
+  warnings: string[];
+}
+
+function repositoryLayout(repository: RepositorySource, manifestSha256: string | undefined, plan: Plan): Layout & { modelRepository: string } {
+  if (repository.kind === "hostPath") {
+    const parent = posix.dirname(repository.path);
+    return {
+      modelRepository: `${REPOSITORY_PARENT_MOUNT}/${posix.basename(repository.path)}`,
+      volumes: [{ name: "repository-parent", kind: "hostPath", path: parent }],
+      mounts: [{ volume: "repository-parent", mountPath: REPOSITORY_PARENT_MOUNT, readOnly: true }],
+      warnings: manifestSha256
+        ? []
+        : [`no manifest.json in ${repository.path} on this machine: the pod annotation ${ANNOTATIONS.manifest} cannot follow the repository, so a later synth-repo alone will not restart Triton (synthesize on the GPU node, or kubectl rollout restart deployment/triton after synth-repo)`],
+    };
+  }
+  const base = repository.url.replace(/\/+$/, "");
+  if (!manifestSha256) {
+    return {
+      modelRepository: base,
+      volumes: [],
+      mounts: [],
+      warnings: [`${plan.profile.name}: Triton reads ${base} as it is, not an immutable prefix; publish the repository to ${base}/<version> and set TRITON_PROD_REPOSITORY_DIR to the local copy you uploaded (docs/deploy.md), so replicas never read a half-written tree`],
+    };
+  }
+  return { modelRepository: `${base}/${repositoryVersion(manifestSha256)}`, volumes: [], mounts: [], warnings: [] };
+}
+
+function engineCacheLayout(configured: EngineCache | undefined, repository: RepositorySource, name: string, replicas: number, scales: boolean): Layout & { claim?: ClaimSpec } {
+  const cache: EngineCache = configured ?? (repository.kind === "hostPath"
+    ? { kind: "hostPath", path: posix.join(posix.dirname(repository.path), DEFAULT_ENGINE_CACHE_DIR) }
+    : { kind: "persistentVolumeClaim", sizeGiB: 20, accessMode: "ReadWriteMany" });
+  const mounts = [{ volume: "engine-cache", mountPath: ENGINE_CACHE_MOUNT, readOnly: false }];
+  if (cache.kind === "hostPath") return { volumes: [{ name: "engine-cache", kind: "hostPath", path: cache.path }], mounts, warnings: [] };
+  const claim: ClaimSpec = { name: `${name}-engine-cache`, sizeGiB: cache.sizeGiB, accessMode: cache.accessMode, ...(cache.storageClassName ? { storageClassName: cache.storageClassName } : {}) };
+  const warnings = cache.accessMode === "ReadWriteOnce" && (replicas > 1 || scales)
+    ? [`engineCache ReadWriteOnce: replicas on different nodes cannot all mount ${claim.name}; use ReadWriteMany or a hostPath per node`]
+    : [];
+  return { volumes: [{ name: "engine-cache", kind: "claim", claimName: claim.name }], mounts, claim, warnings };
+}
+
 /** tritonserver flags; the model list is exactly the plan's, in its order. */
-export function tritonArgs(plan: Plan, repository: RepositorySource, restricted: RestrictedApi, shm: ShmSizing): string[] {
+export function tritonArgs(plan: Plan, modelRepository: string, restricted: RestrictedApi, shm: ShmSizing): string[] {
   // $(VAR) is expanded by the kubelet from the container's env, so the value exists only in the pod.
   const restriction = `model-repository:${restricted.header}=$(${RESTRICTED_VALUE_ENV})`;
   return [
     "tritonserver",
-    `--model-repository=${repository.kind === "hostPath" ? REPOSITORY_MOUNT : repository.url}`,
+    `--model-repository=${modelRepository}`,
     "--model-control-mode=explicit",
     ...plan.loadModels.map((m) => `--load-model=${m}`),
+    // Under the serial policy one load at a time: each load runs its warm-up, and Triton's default of
+    // 4 parallel loads would add their peaks at start-up (src/plan/plan.ts planOrtSettings).
+    `--model-load-thread-count=${plan.onnxRuntime.modelLoadThreadCount}`,
+    // Triton's default (server src/command_line_parser.h); written out so the pod spec says it.
     "--strict-readiness=true",
     `--http-port=${TRITON_PORTS.http}`,
     `--grpc-port=${TRITON_PORTS.grpc}`,
@@ -201,6 +368,8 @@ function checkOptions(o: { name: string; namespace: string; image: string; repos
   if (!/^[a-z0-9-]+$/.test(o.restricted.header)) throw bad("restrictedApi.header", o.restricted.header, "a lower-case header name (letters, digits, '-'; gRPC metadata keys are lower-case)");
   if (!/^[^\s"'$`\\]+$/.test(o.image)) throw bad("image", o.image, "an image reference such as nvcr.io/nvidia/tritonserver:24.08-py3");
   if (o.repository.kind === "hostPath" && !o.repository.path.startsWith("/")) throw bad("repository.path", o.repository.path, "an absolute path on the node");
+  // The parent folder is mounted into the pod: never the node's root.
+  if (o.repository.kind === "hostPath" && posix.dirname(posix.normalize(o.repository.path)) === "/") throw bad("repository.path", o.repository.path, "a folder inside a parent folder of its own (its parent is mounted into the pod), e.g. /var/lib/triton-deploy/models");
   if (o.repository.kind === "objectStore" && !OBJECT_STORE_URL_PATTERN.test(o.repository.url)) throw bad("repository.url", o.repository.url, "an s3://, gs:// or as:// URL");
   if (o.plan.loadModels.length === 0) throw new UserError({ file: o.plan.profile.file, message: "the plan loads no model", hint: "check the profile's checklist" }, 1);
 }

@@ -1,8 +1,12 @@
 // /dev/shm for the Python backend: each Python model instance is a stub process that exchanges tensors
 // with Triton through its own shared-memory region. Docker's and Kubernetes' default /dev/shm (64 MiB)
 // is too small for a dozen steps ("Failed to increase the shared memory pool size"), so the deployment
-// mounts a memory-backed emptyDir sized here, and passes the region sizes to tritonserver explicitly:
-// the python backend's own default (64 MiB in many releases) would otherwise decide for us.
+// mounts a memory-backed emptyDir sized here, and passes the region sizes to tritonserver explicitly.
+// In r24.08 (python_backend src/python_be.cc) a region starts at 1 MiB and grows 1 MiB at a time, the
+// least it accepts being 1 MiB; src/shm_manager.cc grows a region by whole growth steps, enough for the
+// allocation that did not fit, and never shrinks it. So a region sized for twice the largest request
+// never grows, and one that does grows by at most one step: the emptyDir holds, per step, one region
+// plus one growth, with headroom for Triton's own segments.
 import type { Plan } from "./plan.ts";
 
 const MiB = 1024 * 1024;
@@ -22,7 +26,7 @@ export interface ShmSizing {
   sizeMiB: number;
 }
 
-/** Smallest region worth having; the python backend refuses less than 1 MiB. */
+/** Smallest region worth having (the python backend refuses less than 1 MiB and starts at 1 MiB by default). */
 export const MIN_REGION_MIB = 8;
 export const SHM_HEADROOM = 1.5;
 

@@ -35,9 +35,50 @@ export const RepositorySchema = z
   .meta({ description: "Where Triton reads the model repository from." });
 export type RepositorySource = z.infer<typeof RepositorySchema>;
 
+/** CIDR blocks (IPv4 or IPv6) for a NetworkPolicy ipBlock. */
+const cidr = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/, { message: "a CIDR block such as 192.168.1.0/24" });
+
+export const RolloutSchema = z
+  .strictObject({
+    gpuWaitSeconds: z.number().int().positive().default(600)
+      .meta({ description: "How long the deploy waits (npm run preflight -- --wait) for a node with allocatable nvidia.com/gpu and GPU Feature Discovery's labels." }),
+    schedulingSeconds: z.number().int().nonnegative().default(120)
+      .meta({ description: "Scheduling, sandbox and volume mounts once the GPU node is labelled (part of the progress deadline)." }),
+    image: z
+      .strictObject({
+        downloadGiB: z.number().positive().default(10).meta({ description: "Compressed size of the Triton image (what the node downloads)." }),
+        unpackedGiB: z.number().positive().default(20).meta({ description: "Size of the image once unpacked on the node." }),
+        pullMiBps: z.number().positive().default(12.5).meta({ description: "Download rate assumed for the progress deadline, MiB/s (12.5 = 100 Mbit/s)." }),
+      })
+      .default({ downloadGiB: 10, unpackedGiB: 20, pullMiBps: 12.5 }),
+    terraformTimeoutMinutes: z.number().int().min(1).default(30)
+      .meta({ description: "Least time terraform waits for the Deployment (create/update); raised when the progress deadline needs more." }),
+  })
+  .default({ gpuWaitSeconds: 600, schedulingSeconds: 120, image: { downloadGiB: 10, unpackedGiB: 20, pullMiBps: 12.5 }, terraformTimeoutMinutes: 30 })
+  .meta({ description: "What a rollout waits for: the progress deadline and terraform's timeouts are computed from these and the startup budget." });
+export type Rollout = z.infer<typeof RolloutSchema>;
+
+export const EngineCacheSchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("hostPath"),
+      path: z.string().refine((p) => posix.isAbsolute(p), { message: "an absolute path on the node" })
+        .meta({ description: "Directory on the node, owned by uid 1000 (Triton's user)." }),
+    }),
+    z.strictObject({
+      kind: z.literal("persistentVolumeClaim"),
+      sizeGiB: z.number().int().positive().default(20),
+      accessMode: z.enum(["ReadWriteMany", "ReadWriteOnce"]).default("ReadWriteMany").meta({ description: "ReadWriteMany lets every replica share the cache; ReadWriteOnce only fits one replica (or one node)." }),
+      storageClassName: k8sName.optional().meta({ description: "Storage class; default the cluster's default class." }),
+    }),
+  ])
+  .meta({ description: "Persistent, writable volume for TensorRT engine caches; default: <repository parent>/trt-engines on the node for a hostPath repository, else a 20 GiB ReadWriteMany claim." });
+export type EngineCache = z.infer<typeof EngineCacheSchema>;
+
 export const DeploymentHintsSchema = z.strictObject({
   replicas: z.number().int().min(1).default(1).meta({ description: "Triton pods, one GPU each." }),
-  service: z.enum(["NodePort", "ClusterIP"]).default("ClusterIP"),
+  service: z.enum(["NodePort", "ClusterIP"]).default("ClusterIP")
+    .meta({ description: "ClusterIP (reach it with kubectl port-forward) is the safe default; NodePort opens 30800-30802 on every interface of every node." }),
   namespace: k8sName.default("triton"),
   repository: RepositorySchema,
   image: z.string().regex(/^[^\s]+$/).optional().meta({ description: "Triton image; default nvcr.io/nvidia/tritonserver:24.08-py3." }),
@@ -48,9 +89,32 @@ export const DeploymentHintsSchema = z.strictObject({
       clientLabels: z.record(z.string(), z.string()).refine((r) => Object.keys(r).length > 0, { message: "name at least one label" })
         .meta({ description: "Pods (any namespace) carrying these labels may call HTTP 8000 and gRPC 8001." }),
       metricsNamespace: k8sName.default("monitoring").meta({ description: "Namespace whose pods may scrape metrics on 8002." }),
+      allowedCidrs: z.array(cidr).default([]).meta({ description: "Addresses outside the cluster (a NodePort's clients) that may call 8000 and 8001." }),
     })
     .optional()
     .meta({ description: "When set, a NetworkPolicy admits only these clients; otherwise no policy is created." }),
+  rollout: RolloutSchema,
+  engineCache: EngineCacheSchema.optional(),
+  monitoring: z
+    .strictObject({
+      enabled: z.boolean().default(false).meta({ description: "Create a ServiceMonitor/PodMonitor (needs the Prometheus Operator's CRDs; TRITON_MONITORING overrides)." }),
+      kind: z.enum(["ServiceMonitor", "PodMonitor"]).default("ServiceMonitor"),
+      labels: z.record(z.string(), z.string()).default({}).meta({ description: "Labels the Prometheus resource selects monitors by, e.g. release: kube-prometheus-stack." }),
+      interval: z.string().regex(/^\d+[sm]$/).default("15s"),
+    })
+    .default({ enabled: false, kind: "ServiceMonitor", labels: {}, interval: "15s" }),
+  autoscaling: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      minReplicas: z.number().int().min(1).default(2),
+      maxReplicas: z.number().int().min(1).default(4),
+      metric: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).default("triton_queue_avg_us")
+        .meta({ description: "Per-pod custom metric (prometheus-adapter) derived from nv_inference_queue_duration_us; docs/deploy.md has the adapter rule." }),
+      targetAverageValue: z.number().int().positive().default(50000).meta({ description: "Queue time per request, microseconds, each pod should stay under." }),
+    })
+    .refine((a) => a.maxReplicas >= a.minReplicas, { message: "maxReplicas must be at least minReplicas" })
+    .default({ enabled: false, minReplicas: 2, maxReplicas: 4, metric: "triton_queue_avg_us", targetAverageValue: 50000 })
+    .meta({ description: "Horizontal autoscaling on Triton's queue time; off by default." }),
   resources: z
     .strictObject({
       cpu: z.string().regex(/^\d+(\.\d+)?m?$/).default("2"),
@@ -69,8 +133,12 @@ export const ProfileSchema = z
       product: z.string().min(1).meta({ description: "Marketing name, for people; GPU Feature Discovery's nvidia.com/gpu.product." }),
       vramMiB: z.number().int().positive().meta({ description: "Total VRAM of the card the plan is made for." }),
       nodeLabelMemoryMiB: z.number().int().positive().optional().meta({
-        description: "Smallest nvidia.com/gpu.memory label value a node must carry; default vramMiB. Set it when the card reports a little less than its nominal size.",
+        description: "Smallest nvidia.com/gpu.memory label value (NVML's total, MiB, often below the nominal size) a node must carry; default what the plan needs: its models plus reserveMiB.",
       }),
+      affinity: z.enum(["memory", "product"]).default("memory")
+        .meta({ description: "memory: nodes whose nvidia.com/gpu.memory covers the plan; product: nodes whose nvidia.com/gpu.product equals gpu.product." }),
+      minDriverMajor: z.number().int().positive().default(560)
+        .meta({ description: "Least NVIDIA driver major on the node (nvidia.com/cuda.driver-version.major). Triton 24.08 is CUDA 12.6: GeForce cards need >= 560; data-centre cards may use forward compatibility." }),
     }),
     reserveMiB: z.number().int().nonnegative().meta({ description: "VRAM kept back for the CUDA context, cuDNN workspace and Triton itself." }),
     policy: z.enum(MEMORY_POLICIES).default(DEFAULT_ORT_SETTINGS.policy).meta({
