@@ -1,9 +1,12 @@
 // bench:synth: synth-repo over the full catalog with real-size weights (≈2.6 GiB: each branch's
 // export padded to its model's real size, half inline like a plain export, half in external data
-// like the MiDaS/RAFT exports), measured side by side in one run: cold (nothing there, nothing
-// hashed), warm (nothing changed), cold with --copy, and a plain `cp -r` of the exports.
+// like the MiDaS/RAFT exports), measured side by side in one run: cold by default (exports cloned
+// where the filesystem can, else copied, hashed as they are placed; nothing cached), a plain `cp -r`
+// of the exports (what the default must stay close to: goal <= 1.1x), cold --link (hard links +
+// hash), and warm (nothing changed: goal < 0.5 s, nothing written, nothing hashed).
 // All runs see a warm page cache, so the figures compare the work done, not the disk.
 import { execFileSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -29,7 +32,7 @@ const REAL_MIB: Record<string, number> = {
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, rebuild: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
 if (values.help) {
-  console.log("Usage: npm run bench:synth -- [--runs N] [--rebuild]\nWrites benchmarks/out/synth-repo.json. Goal: warm run < 0.5 s with nothing written.");
+  console.log("Usage: npm run bench:synth -- [--runs N] [--rebuild]\nWrites benchmarks/out/synth-repo.json. Goals: cold default <= 1.1x cp -r; warm run < 0.5 s with nothing written or hashed.");
   process.exit(0);
 }
 const runs = Number(values.runs);
@@ -68,19 +71,27 @@ if (!existsSync(path.join(onnxRoot, ".complete"))) {
 }
 const totalMiB = Number(await readFile(path.join(onnxRoot, ".complete"), "utf8"));
 const out = path.join(WORK, "triton", "models");
-const synth = (copy = false) => synthRepo({ specsDir: SPECS, onnxRoot, outDir: out, copy });
+const synth = (link = false) => synthRepo({ specsDir: SPECS, onnxRoot, outDir: out, link });
 const reset = () => rm(path.join(WORK, "triton"), { recursive: true, force: true });
 execFileSync("cat", [...Object.keys(REAL_MIB).map((f) => path.join(onnxRoot, f))], { stdio: "ignore", maxBuffer: 1 << 30 }); // warm the page cache
 
 const cold: number[] = [];
 const warm: number[] = [];
-const coldCopy: number[] = [];
+const coldLink: number[] = [];
 const cpr: number[] = [];
 let warmWrote = false;
 let warmHashed = 0;
+const placed = { cloned: 0, copied: 0 };
+const load0 = loadavg()[0]!;
 for (let i = 0; i < runs; i++) {
   await reset();
-  cold.push(await time(() => synth()));
+  cold.push(
+    await time(async () => {
+      const r = await synth();
+      placed.cloned += r.report?.cloned.length ?? 0;
+      placed.copied += r.report?.copied.length ?? 0;
+    }),
+  );
   for (let k = 0; k < 3; k++) {
     warm.push(
       await time(async () => {
@@ -91,7 +102,7 @@ for (let i = 0; i < runs; i++) {
     );
   }
   await reset();
-  coldCopy.push(await time(() => synth(true)));
+  coldLink.push(await time(() => synth(true)));
   const copyDir = path.join(WORK, "cp-r");
   await rm(copyDir, { recursive: true, force: true });
   cpr.push(await time(async () => execFileSync("cp", ["-r", onnxRoot, copyDir])));
@@ -100,21 +111,26 @@ for (let i = 0; i < runs; i++) {
 await reset();
 const plainCp = median(cpr);
 await mkdir(OUT, { recursive: true });
+// what the default did on this filesystem: copy-on-write clones, or full copies
+const placement = placed.cloned > 0 && placed.copied === 0 ? "cloned" : placed.cloned === 0 ? "copied" : "mixed";
 const result = {
   bench: "synth-repo",
   weightsMiB: totalMiB,
   runs,
-  seconds: { cold: median(cold), warm: median(warm), coldCopy: median(coldCopy), cpR: plainCp },
-  ratios: { coldVsCpR: median(cold) / plainCp, coldCopyVsCpR: median(coldCopy) / plainCp, warmVsCpR: median(warm) / plainCp },
+  placement,
+  loadAverage: [load0, loadavg()[0]!].map((x) => Math.round(x * 100) / 100),
+  seconds: { cold: median(cold), coldLink: median(coldLink), warm: median(warm), cpR: plainCp },
+  ratios: { coldVsCpR: median(cold) / plainCp, coldLinkVsCpR: median(coldLink) / plainCp, warmVsCpR: median(warm) / plainCp },
   warm: { wroteSomething: warmWrote, hashedBytes: warmHashed },
-  goals: { warmUnderHalfSecond: median(warm) < 0.5 && !warmWrote && warmHashed === 0 },
+  goals: { coldAtMost110CpR: median(cold) / plainCp <= 1.1, warmUnderHalfSecond: median(warm) < 0.5 && !warmWrote && warmHashed === 0 },
 };
 await writeFile(path.join(OUT, "synth-repo.json"), `${JSON.stringify(result, null, 2)}\n`);
 const f = (s: number) => `${s.toFixed(3)} s`;
 console.log(`synth-repo over the full catalog, ${(totalMiB / 1024).toFixed(2)} GiB of weights, median of ${runs} runs (warm: ${runs * 3})`);
-console.log(`  cold (link + hash)   ${f(result.seconds.cold)}   ${result.ratios.coldVsCpR.toFixed(3)}× cp -r`);
-console.log(`  cold --copy          ${f(result.seconds.coldCopy)}   ${result.ratios.coldCopyVsCpR.toFixed(3)}× cp -r`);
+console.log(`  cold (${placement === "cloned" ? "clone" : placement === "copied" ? "copy: this filesystem cannot clone" : "some cloned, some copied"} + hash) ${f(result.seconds.cold)}   ${result.ratios.coldVsCpR.toFixed(3)}× cp -r`);
+console.log(`  cold --link (link + hash)   ${f(result.seconds.coldLink)}   ${result.ratios.coldLinkVsCpR.toFixed(3)}× cp -r`);
 console.log(`  warm (no change)     ${f(result.seconds.warm)}   ${result.ratios.warmVsCpR.toFixed(4)}× cp -r; wrote ${warmWrote ? "something" : "nothing"}, hashed ${warmHashed} bytes`);
 console.log(`  cp -r of the exports ${f(plainCp)}`);
-console.log(`goal warm < 0.5 s with nothing written: ${result.goals.warmUnderHalfSecond ? "met" : "MISSED"}`);
-process.exit(result.goals.warmUnderHalfSecond ? 0 : 1);
+console.log(`goal cold default <= 1.1× cp -r: ${result.goals.coldAtMost110CpR ? "met" : "MISSED"}; goal warm < 0.5 s with nothing written: ${result.goals.warmUnderHalfSecond ? "met" : "MISSED"}`);
+console.log(`load average ${result.loadAverage.join(" → ")}`);
+process.exit(result.goals.coldAtMost110CpR && result.goals.warmUnderHalfSecond ? 0 : 1);
