@@ -6,6 +6,7 @@ import { InvalidArgumentError } from "commander";
 import { command, runCli } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { startServer, type ApiCategory, type RestrictedApi } from "../src/serve/index.ts";
+import { loadProblemLines } from "../src/serve/python-backend.ts";
 
 interface Flags {
   repo: string;
@@ -65,7 +66,7 @@ await runCli(async () => {
     if ((e as { code?: string }).code === "ENOENT") throw new UserError({ message: `repository ${f.repo} does not exist`, hint: "write one with npm run synth-repo -- --out DIR" });
     throw e;
   });
-  for (const p of server.registry.problems()) process.stderr.write(`serve-local: ${p.name} is ${p.state}: ${p.reason}\n`);
+  for (const line of await loadProblemLines(server.registry.problems())) process.stderr.write(`serve-local: ${line}\n`);
   const { ready, unavailable } = server.counts();
   process.stdout.write(`serve-local: listening on ${server.url} (${ready} models READY, ${unavailable} UNAVAILABLE)\n`);
 
