@@ -162,7 +162,6 @@ async function isRepositoryDir(out: string): Promise<boolean> {
   return true;
 }
 
-/** Hashes every planned file and compares it with the file now at its path. */
 /**
  * Hashes every planned file and compares it with the file now at its path. A new export whose
  * hash is not cached is left unhashed here: it is hashed while it is cloned or copied.
