@@ -92,12 +92,12 @@ function versionOf(file: string): { version: string } | { error: string } {
 
 const found = new Map<string, VideoTool>();
 
-/** Finds one tool (flag, environment variable, PATH, npm package) and checks that it runs; cached per inputs. */
+/** Finds one tool (flag, environment variable, PATH, npm package) and checks that it runs; with the default lookup, cached per flag, variable and PATH. */
 export function resolveVideoTool(name: VideoToolName, flag?: string, lookup: ToolLookup = {}): VideoTool {
   const env = lookup.env ?? process.env;
   const { flag: flagName, env: envName, pkg } = VIDEO_TOOLS[name];
-  const key = JSON.stringify([name, flag, env[envName], env.PATH, lookup.packaged ? "custom" : "npm"]);
-  const hit = found.get(key);
+  const key = lookup.env || lookup.packaged ? undefined : JSON.stringify([name, flag, env[envName], env.PATH]);
+  const hit = key === undefined ? undefined : found.get(key);
   if (hit) return hit;
   const named = flag ? { path: flag, source: flagName } : env[envName] ? { path: env[envName], source: envName } : undefined;
   let tool: VideoTool | undefined;
@@ -127,7 +127,7 @@ export function resolveVideoTool(name: VideoToolName, flag?: string, lookup: Too
       throw new UserError({ message: `${name} not found: ${tried.join("; ")}`, hint: `run npm ci (it installs ${pkg}, which ships the binary), put ${name} on PATH (Debian: apt-get install ffmpeg), or set ${envName}` }, 2);
     }
   }
-  found.set(key, tool);
+  if (key !== undefined) found.set(key, tool);
   return tool;
 }
 
