@@ -14,7 +14,7 @@ import { median } from "../src/bench/stats.ts";
 import { httpE2eServer } from "../src/bench/target.ts";
 import { runE2e, type PassPlan, type PassSummary } from "../src/e2e/e2e.ts";
 import { groupCpuSeconds } from "../src/e2e/cpu.ts";
-import { requireFfmpeg } from "../src/e2e/ffmpeg.ts";
+import { describeVideoTools, VIDEO_TOOLS, videoTools, videoToolsHelp } from "../src/e2e/ffmpeg.ts";
 import { formatE2eTable } from "../src/e2e/report.ts";
 import { makeTestVideo } from "../src/e2e/test-video.ts";
 import { ensureFixtures } from "../src/fixtures/write.ts";
@@ -40,6 +40,8 @@ interface Flags {
   components?: string;
   inFlight: string;
   preprocess: "python" | "onnx";
+  ffmpeg?: string;
+  ffprobe?: string;
 }
 
 const program = command("bench:e2e", "Video e2e pipelined vs sequential (offline) and realtime CV against serve-local over fixtures; writes benchmarks/out/e2e-pipeline.json.")
@@ -55,7 +57,10 @@ const program = command("bench:e2e", "Video e2e pipelined vs sequential (offline
   .option("--rounds <n>", "offline pipelined/sequential pairs (medians are reported)", "3")
   .option("--components <names>", "families or components to run (default: every routed family)")
   .option("--in-flight <n>", "inference requests in flight in pipelined passes", "1")
-  .option("--preprocess <form>", "preprocess steps of the served repository: python or onnx", "onnx");
+  .option("--preprocess <form>", "preprocess steps of the served repository: python or onnx", "onnx")
+  .option("--ffmpeg <path>", `ffmpeg binary (env ${VIDEO_TOOLS.ffmpeg.env}; default: PATH, else the npm package's)`)
+  .option("--ffprobe <path>", `ffprobe binary (env ${VIDEO_TOOLS.ffprobe.env}; default: PATH, else the npm package's)`)
+  .addHelpText("after", () => `\n${videoToolsHelp()}`);
 
 /** Figures of one kind of pass (median over its repeats). */
 function figures(passes: readonly PassSummary[]) {
@@ -86,12 +91,14 @@ function cpuAccount(f: ReturnType<typeof figures>, cores: number) {
 await runCli(async () => {
   program.parse();
   const f = program.opts<Flags>();
-  requireFfmpeg();
+  const toolChoice = { ...(f.ffmpeg ? { ffmpeg: f.ffmpeg } : {}), ...(f.ffprobe ? { ffprobe: f.ffprobe } : {}) };
+  const tools = videoTools(toolChoice);
+  console.log(describeVideoTools(tools));
   const video = { width: numberFlag("--width", f.width, 16), height: numberFlag("--height", f.height, 16), fps: numberFlag("--fps", f.fps, 1), seconds: numberFlag("--seconds", f.seconds, 1) };
   const rounds = numberFlag("--rounds", f.rounds, 1);
   await mkdir(WORK, { recursive: true });
   const videoFile = path.join(WORK, `testsrc2-${video.width}x${video.height}-${video.fps}fps-${video.seconds}s.mp4`);
-  if (!existsSync(videoFile)) await makeTestVideo({ file: videoFile, ...video });
+  if (!existsSync(videoFile)) await makeTestVideo({ file: videoFile, ...video }, tools.ffmpeg);
 
   const specs = path.join(ROOT, "model-specs");
   const catalog = await loadCatalog(specs);
@@ -120,6 +127,7 @@ await runCli(async () => {
       inFlight: numberFlag("--in-flight", f.inFlight, 1),
       outDir: OUT,
       prefix: "e2e-bench",
+      tools: toolChoice,
       ...(serverCpuSeconds ? { serverCpuSeconds } : {}),
       log: (l: string) => console.log(l),
     };
@@ -158,6 +166,7 @@ await runCli(async () => {
       url,
       server: f.url ? "given" : `serve-local, fixture models, ${f.preprocess} preprocess steps`,
       video: { file: path.relative(ROOT, videoFile), source: "lavfi testsrc2, mpeg4", ...video },
+      tools: { ffmpeg: tools.ffmpeg, ffprobe: tools.ffprobe },
       sampling: { offline: offline.summary.sampling, realtime: live.summary.sampling },
       routing: offline.summary.routing.resolved_model_mapping,
       requestsPerPass: offline.summary.passes[0]?.requests,

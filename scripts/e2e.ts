@@ -6,6 +6,7 @@ import { command, HEADER_FLAG, headerFlag, numberFlag, runCli, serverHeaders } f
 import { UserError } from "../src/errors.ts";
 import { httpE2eServer } from "../src/bench/target.ts";
 import { runE2e, type PassPlan } from "../src/e2e/e2e.ts";
+import { VIDEO_TOOLS, videoToolsHelp } from "../src/e2e/ffmpeg.ts";
 import { formatE2eTable } from "../src/e2e/report.ts";
 import type { E2eMode } from "../src/e2e/run.ts";
 import { loadCatalog } from "../src/spec/catalog.ts";
@@ -26,6 +27,8 @@ interface Flags {
   framesQueue?: string;
   clipsQueue: string;
   decodeThreads?: string;
+  ffmpeg?: string;
+  ffprobe?: string;
   inFlight: string;
   preprocessOn: "thread" | "main";
   specs: string;
@@ -52,10 +55,13 @@ const program = command("e2e", "Run a video through a KServe-v2 server as the pi
   .option("--frames-queue <n>", "decoded-frame queue capacity (default 2 × num-frames)")
   .option("--clips-queue <n>", "complete-clip queue capacity", "2")
   .option("--decode-threads <n>", "ffmpeg decoder threads (default: ffmpeg's choice)")
+  .option("--ffmpeg <path>", `ffmpeg binary (env ${VIDEO_TOOLS.ffmpeg.env}; default: PATH, else the npm package's)`)
+  .option("--ffprobe <path>", `ffprobe binary (env ${VIDEO_TOOLS.ffprobe.env}; default: PATH, else the npm package's)`)
   .option("--in-flight <n>", "inference requests in flight when pipelined (sequential: always 1)", "1")
   .addOption(new Option("--preprocess-on <where>", "pipelined passes: run the flows (resize, letterbox, post-processing) on a worker thread or on the main thread").choices(["thread", "main"]).default("thread"))
   .option("--specs <dir>", "model spec directory", "model-specs")
-  .option("--out <dir>", "parent of the run folder", "benchmarks/out");
+  .option("--out <dir>", "parent of the run folder", "benchmarks/out")
+  .addHelpText("after", () => `\n${videoToolsHelp()}`);
 
 await runCli(async () => {
   program.parse();
@@ -78,6 +84,7 @@ await runCli(async () => {
     ...(f.paceFps !== undefined ? { paceFps: numberFlag("--pace-fps", f.paceFps, 0.001, false) } : {}),
     queues: { frames: f.framesQueue !== undefined ? numberFlag("--frames-queue", f.framesQueue, 1) : 2 * numFrames, clips: numberFlag("--clips-queue", f.clipsQueue, 1) },
     ...(f.decodeThreads !== undefined ? { decodeThreads: numberFlag("--decode-threads", f.decodeThreads, 1) } : {}),
+    tools: { ...(f.ffmpeg ? { ffmpeg: f.ffmpeg } : {}), ...(f.ffprobe ? { ffprobe: f.ffprobe } : {}) },
     inFlight: numberFlag("--in-flight", f.inFlight, 1),
     preprocessOn: f.preprocessOn,
     outDir: f.out,

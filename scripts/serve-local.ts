@@ -9,6 +9,7 @@ import { InvalidArgumentError } from "commander";
 import { command, runCli } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { DEFAULT_METRICS_PORT, startServer, StartupError, type ApiCategory, type RestrictedApi } from "../src/serve/index.ts";
+import { loadProblemLines } from "../src/serve/python-backend.ts";
 
 interface Flags {
   repo: string;
@@ -80,12 +81,12 @@ await runCli(async () => {
     exitOnError: f.exitOnError,
     metricsPort: f.allowMetrics ? f.metricsPort : null,
     log: (line) => process.stderr.write(`${line}\n`),
-  }).catch((e: unknown) => {
+  }).catch(async (e: unknown) => {
     if ((e as { code?: string }).code === "ENOENT") throw new UserError({ message: `repository ${f.repo} does not exist`, hint: "write one with npm run synth-repo -- --out DIR" });
-    if (e instanceof StartupError) for (const p of e.failures) process.stderr.write(`serve-local: failed to load '${p.name}': ${p.reason}\n`);
+    if (e instanceof StartupError) await printLoadFailures(e.failures);
     throw e;
   });
-  for (const p of server.startupFailures) process.stderr.write(`serve-local: failed to load '${p.name}': ${p.reason}\n`);
+  await printLoadFailures(server.startupFailures);
   if (server.metricsUrl) process.stdout.write(`serve-local: metrics on ${server.metricsUrl}\n`);
   const { ready, unavailable } = server.counts();
   process.stdout.write(`serve-local: listening on ${server.url} (${ready} models READY, ${unavailable} UNAVAILABLE)\n`);
@@ -103,3 +104,8 @@ await runCli(async () => {
   });
   return 0;
 });
+
+/** Each model that failed to load, on stderr; those that failed for want of numpy as one line with the fix. */
+async function printLoadFailures(failures: readonly { name: string; reason: string }[]): Promise<void> {
+  for (const line of await loadProblemLines(failures)) process.stderr.write(`serve-local: ${line}\n`);
+}

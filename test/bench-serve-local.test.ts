@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BenchSummary, ResultLine } from "../src/bench/summary.ts";
 import type { E2eSummary } from "../src/e2e/e2e.ts";
-import { requireFfmpeg } from "../src/e2e/ffmpeg.ts";
+import { describeVideoTools, videoTools } from "../src/e2e/ffmpeg.ts";
 import { makeTestVideo } from "../src/e2e/test-video.ts";
 import { closedPort, REPO_ROOT, runScript, serveFixtures, type ServedFixtures } from "./support/bench-serve-local.ts";
 
@@ -18,7 +18,7 @@ let served: ServedFixtures;
 let out: string;
 
 beforeAll(async () => {
-  requireFfmpeg();
+  console.info(`video tools: ${describeVideoTools(videoTools())}`); // from PATH, else the npm packages
   out = await mkdtemp(join(tmpdir(), "bench-out-"));
   served = await serveFixtures(["midas_256", "yolo11x_320", "clip_text"]);
 });
@@ -122,12 +122,24 @@ describe("npm run bench against serve-local", () => {
 });
 
 describe("npm run e2e against serve-local", () => {
+  it("--help names the ffmpeg and ffprobe it would run, and where they come from", async () => {
+    const r = await runScript("scripts/e2e.ts", ["--help"]);
+    expect(r.code).toBe(0);
+    const t = videoTools();
+    expect(r.stdout).toMatch(/--ffmpeg <path>\s+ffmpeg binary \(env FFMPEG_PATH/);
+    expect(r.stdout).toContain(`  ffmpeg  ${t.ffmpeg.path} (${t.ffmpeg.source}, ${t.ffmpeg.version})`);
+    expect(r.stdout).toContain(`  ffprobe ${t.ffprobe.path} (${t.ffprobe.source}, ${t.ffprobe.version})`);
+  });
+
   it("runs a generated video pipelined and sequential and reports FPS, p95, jitter and CV", async () => {
     const video = await makeTestVideo({ file: join(out, "testsrc2-426x240.mp4"), width: 426, height: 240, fps: 25, seconds: 1 });
     const r = await runScript("scripts/e2e.ts", ["--url", served.server.url, "--video", video, "--both", "--num-frames", "4", "--stride", "2", "--components", "midas,yolo11", "--out", out]);
     expect(r.code, r.stderr).toBe(0);
+    // the first line names the binaries it runs
+    expect(r.stdout.split("\n")[0]).toBe(describeVideoTools(videoTools()));
     expect(r.stdout).toContain("offline.pipelinedOverSequential");
     const s = JSON.parse(await readFile(join(await lastRun(r.stdout), "summary.json"), "utf8")) as E2eSummary;
+    expect(s.tools).toEqual(videoTools());
     expect(s.routing.resolved_model_mapping).toEqual({ midas: "midas_256", yolo11: "yolo11x_320" });
     expect(s.passes.map((p) => p.name)).toEqual(["offline pipelined", "offline sequential"]);
     for (const p of s.passes) {

@@ -102,7 +102,7 @@ describe("synth-repo refuses bad ONNX exports before writing anything", () => {
   });
 
   it("a truncated ONNX file", async () => {
-    // Exports are replaced, not rewritten in place: the repository hard-links the old file.
+    // a new file at the export's path (the repository keeps its own copy of the old one)
     const e = await failure((w) => replaceWith(join(w.onnxRoot, "yolo11x", "yolo11x_640.onnx"), (b) => b.subarray(0, 20_000)));
     expect(e.message).toMatch(/yolo11x_640\.onnx.*truncated or not an ONNX file/);
   });

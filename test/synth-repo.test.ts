@@ -1,11 +1,12 @@
 // synth-repo over the whole baseline catalog (fixture exports): what a user finds in triton/models.
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { chmod, readFile, readdir, stat, writeFile, mkdir } from "node:fs/promises";
+import { appendFileSync, existsSync } from "node:fs";
+import { chmod, lstat, open, readFile, readdir, rm, stat, utimes, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseModelConfig, writeModelConfig } from "../src/config/index.ts";
+import { DIR_MODE, FILE_MODE, LINK_NOTE } from "../src/repo/apply.ts";
 import { HASH_CACHE_FILE, MANIFEST_FILE } from "../src/repo/files.ts";
 import { readManifest } from "../src/repo/manifest.ts";
 import { profileSelection } from "../src/repo/profile-selection.ts";
@@ -76,12 +77,28 @@ describe("synth-repo over the full catalog", () => {
     }
   });
 
-  it("hard-links ONNX exports and their external data, under the names the export refers to", async () => {
-    const linked = await stat(join(ws.out, "midas_256_onnx", "1", "model.onnx"));
-    const source = await stat(join(ws.onnxRoot, "midas", "midas_small_256.onnx"));
-    expect(linked.ino).toBe(source.ino);
-    const data = await stat(join(ws.out, "midas_256_onnx", "1", "midas_small_256.onnx.data"));
-    expect(data.ino).toBe((await stat(join(ws.onnxRoot, "midas", "midas_small_256.onnx.data"))).ino);
+  it("clones or copies ONNX exports and their external data, under the names the export refers to, sharing nothing with them", async () => {
+    for (const [repo, export_] of [["midas_256_onnx/1/model.onnx", "midas/midas_small_256.onnx"], ["midas_256_onnx/1/midas_small_256.onnx.data", "midas/midas_small_256.onnx.data"]] as const) {
+      const placed = await stat(join(ws.out, repo));
+      const source = await stat(join(ws.onnxRoot, export_));
+      expect(placed.ino, repo).not.toBe(source.ino);
+      expect(source.nlink, export_).toBe(1);
+      expect(await readFile(join(ws.out, repo))).toEqual(await readFile(join(ws.onnxRoot, export_)));
+    }
+  });
+
+  it("leaves no file with more than one link, every file 0644 and every folder 0755", async () => {
+    const files = await walk(ws.out);
+    expect(files.length).toBeGreaterThan(70);
+    for (const f of files) {
+      const st = await lstat(join(ws.out, f));
+      if (st.isDirectory()) expect(st.mode & 0o777, f).toBe(DIR_MODE);
+      else {
+        expect(st.nlink, f).toBe(1);
+        expect(st.mode & 0o777, f).toBe(FILE_MODE);
+      }
+    }
+    expect((await stat(ws.out)).mode & 0o777).toBe(DIR_MODE);
   });
 
   it("records every file with its size and sha256 in manifest.json", async () => {
@@ -166,16 +183,96 @@ describe("synth-repo on changes", () => {
     }
   });
 
-  it("--copy writes independent copies, and a later linked run keeps equal copies as they are", async () => {
+  it("an export rewritten in place after synth (truncate, then write) leaves the repository's bytes unchanged; the next run copies the new bytes", async () => {
     const w = await makeWorkspace();
     try {
-      const r = await w.synth({ copy: true });
-      expect(r.report?.copied).toContain("yolo11x_960/1/model.onnx");
-      const copy = await stat(join(w.out, "yolo11x_960", "1", "model.onnx"));
-      expect(copy.ino).not.toBe((await stat(join(w.onnxRoot, "yolo11x", "yolo11x_960.onnx"))).ino);
-      const again = await w.synth({ copy: true });
-      expect(again.report?.changed).toBe(false);
-      expect(again.report?.hashedBytes).toBe(0);
+      const first = await w.synth();
+      expect([...first.report!.cloned, ...first.report!.copied]).toContain("midas_256_onnx/1/midas_small_256.onnx.data");
+      const data = join(w.onnxRoot, "midas", "midas_small_256.onnx.data");
+      const inRepo = join(w.out, "midas_256_onnx", "1", "midas_small_256.onnx.data");
+      const old = await readFile(data);
+      const oldMtime = (await stat(data)).mtime;
+      const next = Buffer.from(old.map((b) => b ^ 0x5a)); // new weights, same size, as a re-export writes them
+      await rewriteInPlace(data, next);
+      expect(await readFile(inRepo)).toEqual(old);
+      // and even an exporter that restores the old mtime is noticed (the hash cache keys on ctime)
+      await utimes(data, oldMtime, oldMtime);
+      const again = await w.synth();
+      expect([...again.report!.cloned, ...again.report!.copied]).toEqual(["midas_256_onnx/1/midas_small_256.onnx.data"]);
+      expect(await readFile(inRepo)).toEqual(next);
+      expect((await stat(inRepo)).nlink).toBe(1);
+      // a warm run after a changed one hashes nothing: carrying files over moved only their ctime
+      const warm = await w.synth();
+      expect(warm.report).toMatchObject({ changed: false, hashedBytes: 0 });
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("an export that changes while it is being copied fails the run and leaves the repository as it was", async () => {
+    const w = await makeWorkspace();
+    try {
+      await w.synth();
+      const before = await snapshot(w.out);
+      const data = join(w.onnxRoot, "midas", "midas_small_256.onnx.data");
+      await rewriteInPlace(data, Buffer.from((await readFile(data)).map((b) => b ^ 0x5a)));
+      // the exporter writes again while synth-repo reads the file
+      const progress = (file: string) => {
+        if (file === data) appendFileSync(data, "more");
+      };
+      await expect(w.synth({ progress })).rejects.toThrow(/midas_small_256\.onnx\.data: the export changed while synth-repo was copying it; nothing was written/);
+      expect(await snapshot(w.out)).toEqual(before);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("a 0600 external-data file (as onnx.save_model(..., save_as_external_data=True) writes) lands as 0644, and the run says so", async () => {
+    const w = await makeWorkspace();
+    try {
+      const data = join(w.onnxRoot, "midas", "midas_small_256.onnx.data");
+      await chmod(data, 0o600);
+      const r = await w.synth();
+      expect((await stat(join(w.out, "midas_256_onnx", "1", "midas_small_256.onnx.data"))).mode & 0o777).toBe(FILE_MODE);
+      expect(r.report?.notes).toContain(`midas_256_onnx/1/midas_small_256.onnx.data: the export ${data} is mode 0600 (other users cannot read it); the repository's file is 0644 so Triton's user can read it`);
+      expect((await stat(data)).mode & 0o777).toBe(0o600); // the export itself is left as it is
+      // --link cannot share a file Triton's user could not read: that one is copied, the rest linked
+      await rm(w.out, { recursive: true });
+      const linked = await w.synth({ link: true });
+      expect(linked.report?.notes.some((n) => n.startsWith("midas_256_onnx/1/midas_small_256.onnx.data: the export") && n.includes("mode 0600, which Triton's user cannot read: copied (as 0644) instead of linked"))).toBe(true);
+      expect(linked.report?.linked).toContain("midas_256_onnx/1/model.onnx");
+      expect(linked.report?.linked).not.toContain("midas_256_onnx/1/midas_small_256.onnx.data");
+      expect((await stat(join(w.out, "midas_256_onnx", "1", "midas_small_256.onnx.data"))).mode & 0o777).toBe(FILE_MODE);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("--link keeps hard links and says what they imply; an in-place re-export then changes the repository, and the next run says so", async () => {
+    const w = await makeWorkspace();
+    try {
+      const r = await w.synth({ link: true });
+      expect(r.report?.notes[0]).toBe(LINK_NOTE);
+      expect(r.report?.linked).toHaveLength(20);
+      expect(r.report?.cloned.length! + r.report?.copied.length!).toBe(0);
+      const data = join(w.onnxRoot, "midas", "midas_small_256.onnx.data");
+      const inRepo = join(w.out, "midas_256_onnx", "1", "midas_small_256.onnx.data");
+      expect((await stat(inRepo)).ino).toBe((await stat(data)).ino);
+      const warm = await w.synth({ link: true });
+      expect(warm.report).toMatchObject({ changed: false, hashedBytes: 0 });
+      expect(warm.report?.notes).toEqual([LINK_NOTE]);
+      const next = Buffer.from((await readFile(data)).map((b) => b ^ 0x5a));
+      await rewriteInPlace(data, next);
+      expect(await readFile(inRepo)).toEqual(next); // what --link implies
+      const again = await w.synth({ link: true });
+      expect(again.report?.notes).toContain("midas_256_onnx/1/midas_small_256.onnx.data: the export changed in place since the last synth; the repository shares its bytes through a hard link (write new exports to a new file and rename, or drop --link)");
+      // without --link the links become copies of their own
+      const copies = await w.synth();
+      expect([...copies.report!.cloned, ...copies.report!.copied]).toHaveLength(20);
+      expect((await stat(inRepo)).ino).not.toBe((await stat(data)).ino);
+      expect((await stat(data)).nlink).toBe(1);
+      const equal = await w.synth({ link: true }); // a later --link run keeps equal copies as they are
+      expect(equal.report).toMatchObject({ changed: false, hashedBytes: 0 });
     } finally {
       await w.cleanup();
     }
@@ -241,9 +338,13 @@ describe("synth-repo on changes", () => {
     const w = await makeWorkspace();
     try {
       const cli = (args: string[]) => run("node", ["--import", "tsx", join(REPO_ROOT, "scripts/synth-repo.ts"), ...args], { cwd: REPO_ROOT });
-      const ok = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", w.out, "--quiet"]);
+      // under umask 077 every file is still 0644 and every folder 0755
+      const ok = await run("sh", ["-c", 'umask 077 && exec "$0" "$@"', process.execPath, "--import", "tsx", join(REPO_ROOT, "scripts/synth-repo.ts"), "--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", w.out, "--quiet"], { cwd: REPO_ROOT });
       expect(ok.stdout).toMatch(/synth-repo: 35 models → /);
-      expect(ok.stdout).toMatch(/written 45, linked 20/);
+      const placed = /written 45, cloned (\d+) \([^)]*\), copied (\d+) \([^)]*\), linked 0/.exec(ok.stdout);
+      expect(placed, ok.stdout).not.toBeNull();
+      expect(Number(placed![1]) + Number(placed![2])).toBe(20);
+      for (const f of await walk(w.out)) expect((await lstat(join(w.out, f))).mode & 0o777, f).toBe((await lstat(join(w.out, f))).isDirectory() ? DIR_MODE : FILE_MODE);
       const again = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", w.out]);
       expect(again.stdout).toMatch(/nothing changed, nothing written/);
       const file = join(w.root, "a-file");
@@ -255,8 +356,41 @@ describe("synth-repo on changes", () => {
       expect(await readFile(file, "utf8")).toBe("x");
       const usage = await cli(["--preprocess", "tensorrt"]).catch((e: { code: number; stderr: string }) => e);
       expect(usage).toMatchObject({ code: 2 });
+      const linked = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", join(w.root, "linked"), "--link", "--quiet"]);
+      expect(linked.stdout).toContain(`note: ${LINK_NOTE}`);
+      expect(linked.stdout).toMatch(/cloned 0 \(0 B\), copied 0 \(0 B\), linked 20/);
+      const both = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", w.out, "--link", "--copy"]).catch((e: { code: number; stderr: string }) => e);
+      expect(both).toMatchObject({ code: 2 });
+      expect((both as { stderr: string }).stderr).toMatch(/--link: --link and --copy exclude each other/);
+      const old = await cli(["--specs", w.specs, "--onnx-root", w.onnxRoot, "--out", w.out, "--copy", "--quiet"]);
+      expect(old.stdout).toMatch(/note: --copy is the default now/);
+      expect(old.stdout).toMatch(/nothing changed, nothing written/); // the copies there are what --copy asks for
     } finally {
       await w.cleanup();
     }
   });
 });
+
+/** Every path under `dir`, folders and files, relative to it. */
+async function walk(dir: string, rel = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    out.push(p);
+    if (e.isDirectory()) out.push(...(await walk(dir, p)));
+  }
+  return out;
+}
+
+/** What torch.onnx.export does to an existing file: truncate it, then write the new bytes into the same inode. */
+async function rewriteInPlace(file: string, bytes: Uint8Array): Promise<void> {
+  const ino = (await stat(file)).ino;
+  const fh = await open(file, "r+");
+  try {
+    await fh.truncate(0);
+    await fh.write(bytes, 0, bytes.length, 0);
+  } finally {
+    await fh.close();
+  }
+  expect((await stat(file)).ino).toBe(ino);
+}

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BenchSummary } from "../src/bench/summary.ts";
-import { requireFfmpeg } from "../src/e2e/ffmpeg.ts";
+import { videoTools } from "../src/e2e/ffmpeg.ts";
 import { makeTestVideo } from "../src/e2e/test-video.ts";
 import { loadPlan } from "../src/plan/load.ts";
 import type { LocalServer } from "../src/verify/local-server.ts";
@@ -27,7 +27,7 @@ let wire: WireRecorder;
 let video: string;
 
 beforeAll(async () => {
-  requireFfmpeg();
+  videoTools(); // fails the suite saying what to do when ffmpeg or ffprobe cannot be found
   ws = await makeVerifyWorkspace();
   server = await ws.serve({ loadModels: plan.loadModels, extraArgs: ["--http-restricted-api", `model-repository:${HEADER}=${KEY}`] });
   wire = await startWireRecorder(server.url);

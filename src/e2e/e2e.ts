@@ -9,7 +9,7 @@ import { syntheticFrame, type Infer } from "../pipeline/index.ts";
 import type { Catalog } from "../spec/catalog.ts";
 import { checkSampling, type ClipSampling } from "./clips.ts";
 import { cpuMeter, type PassCpu } from "./cpu.ts";
-import { probeVideo, type VideoInfo } from "./ffmpeg.ts";
+import { describeVideoTools, probeVideo, videoTools, type VideoInfo, type VideoToolChoice, type VideoTools } from "./ffmpeg.ts";
 import { answerClip, embedPrompts, flowBranches, routedFlows, startClipFlows } from "./flows.ts";
 import { PreprocessThread } from "./preprocess-thread.ts";
 import { e2eHtml } from "./report.ts";
@@ -40,6 +40,8 @@ export interface E2eOptions {
   paceFps?: number;
   queues?: { frames: number; clips: number };
   decodeThreads?: number;
+  /** ffmpeg / ffprobe binaries named by flags; else FFMPEG_PATH / FFPROBE_PATH, PATH, the npm packages. */
+  tools?: VideoToolChoice;
   /** Requests in flight in pipelined passes. @default 1 */
   inFlight?: number;
   /** Where pipelined passes run the flows. @default "thread" */
@@ -68,6 +70,8 @@ export interface E2eSummary {
   url: string;
   startedAt: string;
   finishedAt?: string;
+  /** The ffmpeg and ffprobe that ran, and where they came from. */
+  tools: VideoTools;
   video: VideoInfo;
   sampling: ReturnType<typeof checkSampling>;
   routing: { metric: number; resolved_model_mapping: Record<string, string>; models_used: string[]; decisions: { family: string; branch: string; reason: string; fallback?: string }[]; skipped: string[] };
@@ -92,7 +96,9 @@ export function passName(p: PassPlan): string {
 export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> {
   const log = o.log ?? (() => undefined);
   const sampling = checkSampling(o.sampling);
-  const video = await probeVideo(o.videoFile);
+  const tools = videoTools(o.tools);
+  log(describeVideoTools(tools));
+  const video = await probeVideo(o.videoFile, tools);
   const routed = routeVideo(o.catalog, await readyModels(server), video.width, video.height, o.components);
   const { flows, skipped } = routedFlows(routed.branches);
   const store = await RunStore.create(o.outDir ?? "benchmarks/out", runId(o.prefix ?? "e2e"));
@@ -103,6 +109,7 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
     status: "running",
     url: server.url,
     startedAt: new Date().toISOString(),
+    tools,
     video,
     sampling,
     routing: {
@@ -150,6 +157,7 @@ export async function runE2e(server: E2eServer, o: E2eOptions): Promise<E2eRun> 
       const meter = cpuMeter(o.serverCpuSeconds);
       const r = await runPass({
         video,
+        ffmpeg: tools.ffmpeg,
         sampling,
         mode: p.mode,
         pipelined: p.pipelined,

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors.ts";
 import type { Infer } from "../pipeline/tensor.ts";
 import { ClipAssembler, checkSampling, type Clip, type ClipSampling } from "./clips.ts";
-import { FrameDecoder, type FrameSource, type VideoInfo } from "./ffmpeg.ts";
+import { FrameDecoder, type FrameSource, type VideoInfo, type VideoTool } from "./ffmpeg.ts";
 import { answerClip, startClipFlows, type ClipJob, type RoutedFlows } from "./flows.ts";
 import { PreprocessThread, type RemoteClipJob } from "./preprocess-thread.ts";
 import { runFigures, type ClipTiming, type RunFigures } from "./metrics.ts";
@@ -20,6 +20,8 @@ export type E2eMode = "offline" | "realtime";
 
 export interface PassOptions {
   video: VideoInfo;
+  /** The ffmpeg that decodes. @default the one the lookup finds (flag, FFMPEG_PATH, PATH, npm package) */
+  ffmpeg?: VideoTool;
   sampling: ClipSampling;
   mode: E2eMode;
   /** Overlap the stages (default) or run them one after another. */
@@ -75,7 +77,7 @@ export async function runPass(o: PassOptions): Promise<PassResult> {
   const clips = sampling.maxClips ?? Infinity;
   const lastFrame = Number.isFinite(clips) ? sampling.start + (clips - 1) * sampling.hop + (sampling.numFrames - 1) * sampling.stride : undefined;
   const q = o.queues ?? { frames: 2 * sampling.numFrames, clips: 2 };
-  const decodeOpts = { ...(lastFrame !== undefined ? { maxFrames: lastFrame + 1 } : {}), ...(o.decodeThreads !== undefined ? { threads: o.decodeThreads } : {}) };
+  const decodeOpts = { ...(o.ffmpeg ? { ffmpeg: o.ffmpeg } : {}), ...(lastFrame !== undefined ? { maxFrames: lastFrame + 1 } : {}), ...(o.decodeThreads !== undefined ? { threads: o.decodeThreads } : {}) };
   // ffmpeg decodes in its own process; bytes are read as the decode stage asks. Sequential: ffmpeg
   // waits (its pipe full) while a clip is processed. Pipelined: this thread only talks HTTP while the
   // preprocess thread works, so the decode stage keeps reading, up to the frame queue's capacity ahead.

@@ -53,8 +53,8 @@ export async function acquireLock(p: SwapPaths): Promise<() => Promise<void>> {
 
 /**
  * Finishes what a killed run left: a swap cut between its two renames is undone (the old
- * repository comes back), and leftover staging or previous directories, which hold only links the
- * tool made, are removed. Call with the lock held.
+ * repository comes back), and leftover staging or previous directories, which hold only what the
+ * tool made (its copies, and links to the repository's files), are removed. Call with the lock held.
  */
 export async function recoverInterrupted(p: SwapPaths): Promise<string[]> {
   const notes: string[] = [];

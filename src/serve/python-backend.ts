@@ -43,6 +43,45 @@ function python(): Promise<string> {
   return interpreter;
 }
 
+let numpyCheck: Promise<string | undefined> | undefined;
+
+/** What to do when the python3 `exe` has no numpy. */
+export function numpyFix(exe: string): string {
+  return `install numpy for it (${exe} -m pip install numpy), set PYTHON to a python3 that has numpy, or write the repository with synth-repo --preprocess onnx (no Python steps)`;
+}
+
+/**
+ * Why the python3 that runs the steps cannot run any of them (it cannot import numpy), checked once
+ * per process; undefined when it can. Every Python model then fails to load with this one reason
+ * instead of starting a process per instance that dies with a traceback.
+ */
+export function pythonStepProblem(): Promise<string | undefined> {
+  numpyCheck ??= python().then(
+    (exe) =>
+      new Promise((resolve) => {
+        execFile(exe, ["-c", "import numpy"], { timeout: 60_000 }, (err, _stdout, stderr) => {
+          const why = stderr.trim().split("\n").at(-1) || (err?.message ?? "");
+          resolve(err ? `${exe} cannot import numpy (${why})` : undefined);
+        });
+      }),
+  );
+  return numpyCheck;
+}
+
+/**
+ * The start-up lines for models that did not load: those that failed for want of numpy as one
+ * message with the fix (however many there are), every other one as its own line.
+ */
+export async function loadProblemLines(problems: readonly { name: string; reason: string }[]): Promise<string[]> {
+  const numpy = problems.length > 0 ? await pythonStepProblem() : undefined;
+  const byNumpy = numpy ? problems.filter((p) => p.reason.includes(numpy)) : [];
+  const lines = problems.filter((p) => !byNumpy.includes(p)).map((p) => `failed to load '${p.name}': ${p.reason}`);
+  if (byNumpy.length === 0) return lines;
+  const names = byNumpy.map((p) => p.name).sort();
+  const shown = names.length > 6 ? `${names.slice(0, 6).join(", ")} and ${names.length - 6} more` : names.join(", ");
+  return [`${numpy}: the Python steps cannot run, so ${names.length} model(s) are UNAVAILABLE (${shown})\n  fix: ${numpyFix(await python())}`, ...lines];
+}
+
 function instanceCount(cfg: ModelConfig): number {
   const groups = cfg.instance_group ?? [];
   return Math.max(1, groups.reduce((n, g) => n + Math.max(1, g.count ?? 1), 0));
@@ -61,6 +100,8 @@ export class PythonBackend implements Backend {
   static async create(dir: string, version: string, model: string, cfg: ModelConfig, sig: Signature): Promise<PythonBackend> {
     const modelPy = join(dir, version, cfg.default_model_filename || "model.py");
     if (!existsSync(modelPy)) throw new LoadError(`model '${model}' version ${version}: ${modelPy} is missing`);
+    const noNumpy = await pythonStepProblem();
+    if (noNumpy) throw new LoadError(`model '${model}' version ${version}: ${noNumpy}`);
     const config = JSON.stringify(modelConfigToJson(cfg));
     const argsFor = (i: number): Record<string, string> => ({
       model_config: config,
