@@ -86,6 +86,23 @@ describe("GpuCard: loads and runs", () => {
     expect(c.usedMiB()).toBe(1024);
   });
 
+  it("the sampled gauge's window: the most in use since the previous sample, however short the run", () => {
+    const c = card();
+    c.load("a/1", "a", fp(500, 1000));
+    expect(c.takeWindowHighMiB()).toBe(1524);
+    c.beginRun("a/1")(); // over before the next sample
+    expect(c.usedMiB()).toBe(1524);
+    expect(c.takeWindowHighMiB()).toBe(2524);
+    expect(c.takeWindowHighMiB()).toBe(1524); // the next window saw no run
+    const end = c.beginRun("a/1");
+    expect(c.takeWindowHighMiB()).toBe(2524);
+    expect(c.takeWindowHighMiB()).toBe(2524); // still running at the sample
+    end();
+    c.unload("a/1");
+    expect(c.takeWindowHighMiB()).toBe(2524);
+    expect(c.takeWindowHighMiB()).toBe(1024);
+  });
+
   it("two GPU instances run two requests at once, each with its own peak", () => {
     const c = card();
     c.load("a/1", "a", fp(1000, 1000, true, 2));

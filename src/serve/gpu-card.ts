@@ -143,9 +143,11 @@ export interface CardHolding {
 export class GpuCard {
   private readonly held = new Map<string, Holding>();
   private highWater: number;
+  private windowHigh: number;
 
   constructor(readonly spec: CardSpec) {
     this.highWater = spec.reserveMiB;
+    this.windowHigh = spec.reserveMiB;
   }
 
   usedMiB(): number {
@@ -161,6 +163,16 @@ export class GpuCard {
   /** The most used at any moment since the card started (reserve included). */
   highWaterMiB(): number {
     return this.highWater;
+  }
+
+  /**
+   * The most used since the previous call (or since the card started), and a new window from now: a
+   * sampled gauge that misses no peak however short the run (see src/serve/gpu-sim.ts for why).
+   */
+  takeWindowHighMiB(): number {
+    const high = Math.max(this.windowHigh, this.usedMiB());
+    this.windowHigh = this.usedMiB();
+    return high;
   }
 
   /** What each model holds now. */
@@ -213,7 +225,9 @@ export class GpuCard {
   }
 
   private touch(): void {
-    this.highWater = Math.max(this.highWater, this.usedMiB());
+    const used = this.usedMiB();
+    this.highWater = Math.max(this.highWater, used);
+    this.windowHigh = Math.max(this.windowHigh, used);
   }
 }
 

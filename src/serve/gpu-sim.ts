@@ -4,10 +4,19 @@
 // not fit fails as ONNX Runtime's out-of-memory does, an HTTP 500 in Triton 24.08), and gives the
 // memory back when the session closes. Python steps and ensembles run on the CPU: nothing on the card.
 //
-// The gauge: Triton reads GPU memory through DCGM, which samples the frame buffer in whole MiB every
-// --metrics-interval-ms (default 2000; core src/metrics.cc, r24.08), so nv_gpu_memory_used_bytes is
-// the value at the last sample, not a high-water mark. The card's gauge is sampled the same way: a
-// peak that starts and ends between two samples is not seen, as on Triton.
+// The gauge. Triton reads GPU memory through DCGM in whole MiB: its poll thread wakes every half
+// --metrics-interval-ms (default 2000) and asks DCGM for fields it refreshes every interval (core
+// src/metrics.cc, r24.08), so nv_gpu_memory_used_bytes is an instantaneous reading up to an interval
+// or so old. On a GPU a busy model holds its run's peak for most of each run, so bench, which keeps a
+// model busy while it scrapes, sees it. Here a run's peak cannot be sampled that way: onnxruntime-node
+// runs a session synchronously on the server's one thread, so no timer ever fires while a run holds
+// its peak. The simulated gauge is therefore refreshed every half interval with the most the card had
+// in use since the previous refresh. Decided so: its figures are never below what an instantaneous
+// reading of the same timeline shows (never kinder in what it reports), it is never fresher than
+// Triton's (a reading is up to an interval old: wait at least an interval after a load, as bench's
+// --settle-ms does), and bench + `plan --measured` give back the figures the card was given. What it
+// does not reproduce is Triton's chance of missing a short, rare peak; bench guards against that on
+// a GPU by keeping the model busy for several intervals (src/bench/memory.ts).
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelConfig } from "../config/index.ts";
@@ -61,10 +70,10 @@ export class SimulatedGpu {
     return [...this.floors].sort();
   }
 
-  /** Starts sampling the gauge (call once the server is up). */
+  /** Starts refreshing the gauge, every half interval as Triton's poll thread does. */
   start(): void {
     this.sample();
-    this.timer ??= setInterval(() => this.sample(), this.metricsIntervalMs);
+    this.timer ??= setInterval(() => this.sample(), Math.max(1, this.metricsIntervalMs / 2));
     this.timer.unref();
   }
 
@@ -74,7 +83,7 @@ export class SimulatedGpu {
   }
 
   private sample(): void {
-    this.sampledMiB = this.card.usedMiB();
+    this.sampledMiB = this.card.takeWindowHighMiB();
   }
 
   /** nv_gpu_memory_total_bytes and nv_gpu_memory_used_bytes, with Triton's names and label. */
@@ -83,7 +92,7 @@ export class SimulatedGpu {
     const what = `simulated by serve-local --gpu ${this.card.spec.profile}: ${this.card.spec.product}`;
     return [
       { name: "nv_gpu_memory_total_bytes", help: `GPU total memory, in bytes (${what})`, type: "gauge", collect: () => [{ labels, value: this.card.spec.totalMiB * MiB }] },
-      { name: "nv_gpu_memory_used_bytes", help: `GPU used memory, in bytes (${what}; sampled every ${this.metricsIntervalMs} ms, as Triton's --metrics-interval-ms)`, type: "gauge", collect: () => [{ labels, value: this.sampledMiB * MiB }] },
+      { name: "nv_gpu_memory_used_bytes", help: `GPU used memory, in bytes (${what}; the most in use over each half of --metrics-interval-ms ${this.metricsIntervalMs})`, type: "gauge", collect: () => [{ labels, value: this.sampledMiB * MiB }] },
     ];
   }
 
