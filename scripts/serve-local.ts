@@ -6,7 +6,7 @@
 // exits 1 naming each model that failed to load (--exit-on-error=true), and stops cleanly (exit 0)
 // on SIGINT or SIGTERM. With --gpu PROFILE, a simulated card of that profile's size: one more line
 //   serve-local: simulated GPU … (every figure on it says simulated)
-// and, when it stops, the most memory the card had in use at any moment.
+// and, when it is told to stop, the most memory the card had in use at any moment.
 import { InvalidArgumentError } from "commander";
 import { command, runCli } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
@@ -131,10 +131,8 @@ await runCli(async () => {
       // A second signal means "now": leave without waiting for requests or Python children.
       process.once("SIGINT", () => process.exit(1));
       process.once("SIGTERM", () => process.exit(1));
-      void server.close().then(() => {
-        if (gpu) process.stdout.write(`serve-local: simulated GPU: at most ${gpu.card.highWaterMiB()} of ${gpu.card.spec.totalMiB} MiB in use at any moment (simulated; reserve ${gpu.card.spec.reserveMiB} included)\n`);
-        resolve();
-      });
+      if (gpu) process.stdout.write(`serve-local: simulated GPU: at most ${gpu.card.highWaterMiB()} of ${gpu.card.spec.totalMiB} MiB in use at any moment (simulated; reserve ${gpu.card.spec.reserveMiB} included)\n`);
+      void server.close().then(resolve);
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
