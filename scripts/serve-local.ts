@@ -73,7 +73,7 @@ const program = command("serve-local", "Serve a Triton model repository over KSe
   .option("--exit-on-error <bool>", "exit 1 when a model fails to load at start-up, as Triton does; false serves the rest with the failures UNAVAILABLE", bool, true)
   .option("--metrics-port <port>", `Prometheus metrics port (GET /metrics); 0 picks a free one (a line says which)`, port, DEFAULT_METRICS_PORT)
   .option("--allow-metrics <bool>", "serve metrics (false: no metrics endpoint)", bool, true)
-  .option("--metrics-interval-ms <ms>", "how often GPU metrics are sampled (the simulated card's gauge, as Triton's DCGM polling)", positive, DEFAULT_METRICS_INTERVAL_MS)
+  .option("--metrics-interval-ms <ms>", "GPU metrics refresh interval, as Triton's (the simulated card's gauge shows the most in use over each half interval)", positive, DEFAULT_METRICS_INTERVAL_MS)
   .option("--model-load-thread-count <n>", "models loaded at once, as Triton's flag (the plan asks for 1 under its serial policy, so warm-ups do not meet)", positive, DEFAULT_LOAD_THREADS)
   .option("--gpu <profile>", "simulate that profile's GPU (VRAM, reserve): each ONNX Runtime model's memory accounted from the specs' estimates under its config's semantics; loads and runs that do not fit fail; nv_gpu_memory_* metrics; every figure simulated")
   .option("--specs <dir>", "with --gpu: the spec directory (profiles and estimates)", "model-specs")

@@ -65,6 +65,11 @@ describe("footprint: what a config makes a model hold", () => {
     expect(e.get("midas_512_onnx")).toMatchObject({ residentMiB: 540, peakMiB: 1400, tensorRtIncluded: false });
     expect(e.get("clip_text_onnx")).toMatchObject({ residentMiB: 260, peakMiB: 250 });
     expect(e.has("preprocess_midas_512")).toBe(false);
+    // a plan --measured file's figures replace them as they are: measured on the config as written, TensorRT included
+    const measured = catalogEstimates(catalog, { file: "m.json", byModel: new Map([["midas_512_onnx", { residentMiB: 600, peakMiB: 1500, source: "bench-1" }]]) });
+    expect(measured.get("midas_512_onnx")).toEqual({ residentMiB: 600, peakMiB: 1500, source: "measured: bench-1", tensorRtIncluded: true });
+    expect(footprint(measured.get("midas_512_onnx")!, ortMemorySemantics(branchConfig("midas_512")))).toMatchObject({ residentMiB: 600, runPeakMiB: 1500 });
+    expect(measured.get("midas_256_onnx")).toMatchObject({ residentMiB: 120, tensorRtIncluded: false });
   });
 });
 

@@ -153,6 +153,26 @@ describe("the excluded raft_512 on the simulated gpu-local card", () => {
   });
 });
 
+describe("ONNX Runtime models the specs have no estimate for", () => {
+  it("the ONNX preprocess steps (--preprocess onnx) count at a floor, named, beside the branch's estimate", async () => {
+    const repo = join(root, "onnx-preprocess");
+    await synthRepo({ specsDir: "model-specs", onnxRoot, outDir: repo, preprocess: "onnx" });
+    const server = await serve(repo, ["midas_256"]);
+    try {
+      const gpu = server.gpu!;
+      expect(gpu.floorModels()).toEqual(["preprocess_midas_256"]);
+      const held = Object.fromEntries(gpu.card.holdings().map((h) => [h.model, h.residentMiB]));
+      expect(held.midas_256_onnx).toBe(120);
+      expect(held.preprocess_midas_256).toBe(1); // its graph file, a few KiB, in whole MiB
+      // uint8 [1,256,256,3] in, fp32 [1,3,256,256] out: 0.94 MiB, in whole MiB
+      expect(gpu.card.holdings().find((h) => h.model === "preprocess_midas_256")!.footprint.runPeakMiB).toBe(1);
+      expect([...gpu.models.values()].find((m) => m.model === "preprocess_midas_256")!.source).toContain("a floor");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("the plan's repository without arena shrinkage on the simulated gpu-local card", () => {
   it("with warm-up: serve-local (--exit-on-error, Triton's default) exits at start-up naming the models that did not fit", async () => {
     const repo = await editedRepo(planRepo, "no-shrink", (cfg) => delete cfg.parameters![ARENA_SHRINKAGE]);
