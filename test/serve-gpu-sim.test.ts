@@ -153,6 +153,27 @@ describe("the excluded raft_512 on the simulated gpu-local card", () => {
   });
 });
 
+describe("model_warmup at load, with or without a card", () => {
+  it("a warm-up sample that ONNX Runtime cannot run fails the load in Triton's words; statistics do not count warm-up runs", async () => {
+    const repo = await editedRepo(planRepo, "bad-warmup", (cfg) => {
+      if (cfg.name !== "clip_text_onnx") return;
+      cfg.model_warmup![0]!.count = 3;
+    });
+    const file = join(repo, "midas_256_onnx", "config.pbtxt");
+    const cfg = parseModelConfig(await readFile(file, "utf8"), file);
+    cfg.model_warmup![0]!.inputs!.input!.dims = [1, 3, 128, 128];
+    await writeFile(file, writeModelConfig(cfg));
+    const server = await startServer({ repo, port: 0, metricsPort: null, loadModels: ["midas_256_onnx", "clip_text_onnx"], exitOnError: false });
+    try {
+      expect(server.startupFailures).toEqual([{ name: "midas_256_onnx", reason: expect.stringMatching(/^Invalid argument: failed to run warmup sample 'zero_data_at_contract_shapes': .*unexpected shape for input 'input' for model 'midas_256_onnx'. Expected \[1,3,256,256\], got \[1,3,128,128\].*; $/s) }]);
+      const stats = await new KServeClient(server.url).modelStats("clip_text_onnx");
+      expect(stats.model_stats[0]!.inference_count).toBe(0); // three warm-up runs, none counted
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("ONNX Runtime models the specs have no estimate for", () => {
   it("the ONNX preprocess steps (--preprocess onnx) count at a floor, named, beside the branch's estimate", async () => {
     const repo = join(root, "onnx-preprocess");
