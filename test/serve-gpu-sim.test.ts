@@ -8,7 +8,7 @@
 // HttpCodeFromError answers with 500; core src/backend_model_instance.cc WarmUp: "failed to run
 // warmup sample …").
 import { spawnSync } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -147,6 +147,12 @@ describe("the excluded raft_512 on the simulated gpu-local card", () => {
       // the failed load gave its session back, and the plan's models serve on
       expect(server.gpu!.card.usedMiB()).toBe(IDLE_MiB);
       expect(rows.filter((r) => onnx.includes(r.name)).every((r) => r.state === "READY")).toBe(true);
+      // a changed model reloads: the new session loads beside the old one, which then gives its memory back
+      const now = new Date();
+      await utimes(join(full, "midas_256_onnx", "config.pbtxt"), now, now);
+      await client.load("midas_256_onnx");
+      expect(server.gpu!.card.usedMiB()).toBe(IDLE_MiB);
+      expect(server.gpu!.card.holdings().filter((h) => h.model === "midas_256_onnx")).toHaveLength(1);
     } finally {
       await server.close();
     }

@@ -55,6 +55,8 @@ export class SimulatedGpu {
   private sampledMiB: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly floors = new Set<string>();
+  /** Sessions so far: a reload starts a new session of the same version before the old one closes. */
+  private sessions = 0;
   readonly models = new Map<string, CardModel>();
 
   constructor(
@@ -103,7 +105,7 @@ export class SimulatedGpu {
    */
   async attach(backend: Backend, at: { model: string; version: string; dir: string; config: ModelConfig }): Promise<Backend> {
     if (backend.kind !== "onnxruntime") return backend;
-    const key = `${at.model}/${at.version}`;
+    const key = `${at.model}/${at.version}#${++this.sessions}`;
     let estimate = this.estimates.get(at.model);
     if (!estimate) {
       estimate = floorEstimate(at.config, await folderBytes(join(at.dir, at.version)));
