@@ -1,8 +1,9 @@
 // npm run demo: the whole chain on this machine, no GPU needed — stand-in exports (fixtures), the
 // repository (synth-repo), the local KServe-v2 server on a free port loading the gpu-local plan's
-// models with the model-repository API restricted as the deployment restricts it (a fresh key per
-// run), and the gate against it with that key (--header) and exact fixture numbers. Exits with
-// verify-ready's code.
+// models on a simulated card of the profile's size (--gpu: every ONNX Runtime model's memory
+// accounted from the specs, loaded one at a time as the plan tells Triton), with the model-repository
+// API restricted as the deployment restricts it (a fresh key per run), and the gate against it with
+// that key (--header) and exact fixture numbers. Exits with verify-ready's code.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -54,7 +55,8 @@ await runCli(async () => {
   code = await npmRun("synth-repo", ["--specs", f.specs, "--onnx-root", f.onnxRoot, "--out", f.repo, "--quiet"]);
   if (code !== 0) return code;
 
-  say(`3/5 serve-local: ${f.repo} on a free port, loading the ${f.profile} plan's ${plan.loadModels.length} models (excluded: ${plan.excluded.map((e) => e.branch).join(", ") || "none"})`);
+  const card = `${plan.profile.gpu.product}, ${plan.profile.gpu.vramMiB} MiB - reserve ${plan.profile.reserveMiB}`;
+  say(`3/5 serve-local: ${f.repo} on a free port and a simulated ${card} (--gpu ${f.profile}), loading the ${f.profile} plan's ${plan.loadModels.length} models (excluded: ${plan.excluded.map((e) => e.branch).join(", ") || "none"})`);
   const header = DEFAULT_RESTRICTED_API.header;
   const key = randomBytes(12).toString("hex");
   let server: LocalServer;
@@ -62,7 +64,10 @@ await runCli(async () => {
     server = await startServeLocal({
       repo: f.repo,
       loadModels: plan.loadModels,
-      extraArgs: ["--http-restricted-api", `model-repository:${header}=${key}`],
+      extraArgs: [
+        "--http-restricted-api", `model-repository:${header}=${key}`,
+        "--gpu", f.profile, "--specs", f.specs, "--model-load-thread-count", String(plan.onnxRuntime.modelLoadThreadCount),
+      ],
       readyTimeoutMs: 300_000,
       onLine: (l) => process.stdout.write(`  [serve-local] ${l}\n`),
     });

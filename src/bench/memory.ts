@@ -1,8 +1,11 @@
 // Measured VRAM per ONNX model (design.md §6): with explicit model control, unload the model, read
 // nv_gpu_memory_used_bytes (baseline), load it (resident = loaded − baseline), run it while scraping
 // (peak = highest − loaded), unload, and put the server back as it was. Triton refreshes GPU metrics
-// on an interval (2 s by default, --metrics-interval-ms), so every reading waits `settleMs` and the
-// run lasts at least that long. The result is the file `npm run plan -- --measured FILE` reads.
+// on an interval (2 s by default, --metrics-interval-ms) and each reading is an instant, so every
+// reading waits `settleMs`, and the run keeps the model busy (RUN_IN_FLIGHT requests at once: one
+// executes while the next waits in the model's queue, so the GPU instance never idles between runs)
+// for at least two settle periods, so several refreshes land inside runs. The result is the file
+// `npm run plan -- --measured FILE` reads.
 import { promValue, type PromSample } from "../client/index.ts";
 import type { Tensor } from "../pipeline/tensor.ts";
 import type { BenchServer } from "./server.ts";
@@ -26,7 +29,7 @@ export interface MemoryOptions {
   scrape: () => Promise<PromSample[]>;
   /** Wait after a load or unload before reading. @default 2500 */
   settleMs?: number;
-  /** How long each model runs while the metric is scraped. @default settleMs */
+  /** How long each model runs while the metric is scraped. @default 2 × settleMs */
   runMs?: number;
   /** Scrape period while running. @default 100 */
   scrapeEveryMs?: number;
@@ -41,6 +44,9 @@ export interface MemoryTarget {
   /** Why the model cannot be measured (e.g. its metadata could not be read); it is reported, not touched. */
   error?: string;
 }
+
+/** Requests in flight while a model runs for its peak. */
+export const RUN_IN_FLIGHT = 2;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -66,7 +72,7 @@ export async function measureMemory(server: BenchServer, targets: readonly Memor
   const probe = await probeGpuMetrics(o.scrape);
   if (!probe.ok) return { metricsUrl: o.metricsUrl, status: "skipped", reason: probe.reason, models: [] };
   const settleMs = o.settleMs ?? 2500;
-  const runMs = o.runMs ?? settleMs;
+  const runMs = o.runMs ?? 2 * settleMs;
   const every = o.scrapeEveryMs ?? 100;
   const before = new Set((await server.repositoryIndex()).filter((r) => r.state === "READY").map((r) => r.name));
   const models: MemoryMeasurement[] = [];
@@ -86,12 +92,13 @@ export async function measureMemory(server: BenchServer, targets: readonly Memor
       m.loadedMiB = await usedMiB(o.scrape);
       m.runningMaxMiB = m.loadedMiB;
       const stopAt = performance.now() + runMs;
-      const running = (async () => {
+      const loop = async () => {
         do {
           await server.infer(t.model, t.inputs, t.outputs);
           m.inferences++;
         } while (performance.now() < stopAt);
-      })();
+      };
+      const running = Promise.all(Array.from({ length: RUN_IN_FLIGHT }, loop));
       let done = false;
       const finished = running.finally(() => (done = true));
       while (!done) {

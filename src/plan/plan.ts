@@ -110,7 +110,7 @@ export function planDeployment(catalog: Catalog, profile: LoadedProfile, opts: P
   const entries: PlanEntry[] = [];
   const admitted: MemoryUse[] = [];
   const consider = (cb: CatalogBranch, tier: Tier, decide: (fit: FitCheck) => Pick<PlanEntry, "cause" | "reason"> | undefined) => {
-    const memory = memoryOf(cb, opts.measured);
+    const memory = branchMemory(cb, opts.measured);
     const fit = memoryFit(p.policy, [...admitted, memory], budgetMiB);
     const verdict = decide(fit);
     if (!verdict) return;
@@ -137,8 +137,8 @@ export function planDeployment(catalog: Catalog, profile: LoadedProfile, opts: P
   }
   for (const b of optional.filter((x) => !x.included)) {
     const cb = b.branch;
-    if (cb.branch.status !== "ready") entries.push({ ...describe(cb, "optional", entries.length + 1, memoryOf(cb, opts.measured)), cause: "planned", reason: `status ${cb.branch.status}: no export to load yet` });
-    else if (b.excluded) entries.push({ ...describe(cb, "optional", entries.length + 1, memoryOf(cb, opts.measured)), cause: "excluded-by-override", reason: "excluded by overrides.exclude" });
+    if (cb.branch.status !== "ready") entries.push({ ...describe(cb, "optional", entries.length + 1, branchMemory(cb, opts.measured)), cause: "planned", reason: `status ${cb.branch.status}: no export to load yet` });
+    else if (b.excluded) entries.push({ ...describe(cb, "optional", entries.length + 1, branchMemory(cb, opts.measured)), cause: "excluded-by-override", reason: "excluded by overrides.exclude" });
     else consider(cb, "optional", (fit) => (fit.fits ? { cause: "fits", reason: `fits: ${formatFit(fit)}` } : { cause: "does-not-fit", reason: `does not fit: ${formatFit(fit)}` }));
   }
 
@@ -167,7 +167,7 @@ export function planEntries(plan: Plan): PlanEntry[] {
  * workspace is added to the peak; measured figures come from the server running the config as
  * written, TensorRT included, and are taken as they are.
  */
-function memoryOf(cb: CatalogBranch, measured: MeasuredMemory | undefined): MemoryUse {
+export function branchMemory(cb: CatalogBranch, measured: MeasuredMemory | undefined): MemoryUse {
   const m = measured?.byModel.get(cb.models.onnx);
   if (m) return { residentMiB: m.residentMiB, peakMiB: m.peakMiB, source: `measured: ${m.source}` };
   const s = cb.branch.memory;

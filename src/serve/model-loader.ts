@@ -4,13 +4,14 @@
 // LoadError; either's reason is what the index and the load API report.
 import { join } from "node:path";
 import type { ModelConfig } from "../config/index.ts";
-import type { BackendKind } from "./backend.ts";
+import type { Backend, BackendKind } from "./backend.ts";
 import { EnsembleBackend, type StepResolver } from "./ensemble-backend.ts";
 import { LoadError, modelStamp, PollError, readModelConfig, servedVersions } from "./model-dir.ts";
 import { OnnxBackend } from "./onnx-backend.ts";
 import { PythonBackend } from "./python-backend.ts";
 import { ServedModel } from "./served-model.ts";
 import { signatureOf } from "./signature.ts";
+import { warmUp } from "./warmup.ts";
 
 export function backendKind(name: string, cfg: ModelConfig): BackendKind {
   if (cfg.platform === "ensemble") return "ensemble";
@@ -46,14 +47,26 @@ export async function pollModel(repo: string, name: string): Promise<PolledModel
   return { name, config, ...(kind ? { kind } : {}), steps, stamp };
 }
 
+/** What a load does beyond starting the backend (serve-local's options). */
+export interface LoadHooks {
+  /**
+   * Wraps a freshly started backend before its warm-up (e.g. the simulated card's accounting, which
+   * may refuse it with a LoadError after closing it).
+   */
+  wrap?(backend: Backend, at: { model: string; version: string; dir: string; config: ModelConfig }): Promise<Backend>;
+}
+
 export interface LoadedModel {
   config: ModelConfig;
   kind: BackendKind;
   versions: Map<string, ServedModel>;
 }
 
-/** Starts every served version of a polled model; closes what it started when one fails. */
-export async function startModel(repo: string, polled: PolledModel, resolveStep: StepResolver): Promise<LoadedModel> {
+/**
+ * Starts every served version of a polled model and runs its model_warmup (src/serve/warmup.ts), as
+ * Triton does before a model is READY; closes what it started when one fails.
+ */
+export async function startModel(repo: string, polled: PolledModel, resolveStep: StepResolver, hooks: LoadHooks = {}): Promise<LoadedModel> {
   const { name, config } = polled;
   const kind = polled.kind ?? backendKind(name, config);
   const signature = signatureOf(name, config);
@@ -62,12 +75,21 @@ export async function startModel(repo: string, polled: PolledModel, resolveStep:
   const versions = new Map<string, ServedModel>();
   try {
     for (const v of await servedVersions(repo, name, config)) {
-      const backend =
+      let backend: Backend =
         kind === "onnxruntime"
           ? await OnnxBackend.create(dir, v, name, config, signature)
           : kind === "python"
             ? await PythonBackend.create(dir, v, name, config, signature)
             : new EnsembleBackend(name, config, resolveStep);
+      if (hooks.wrap) backend = await hooks.wrap(backend, { model: name, version: v, dir, config });
+      if (kind !== "ensemble") {
+        try {
+          await warmUp(backend, dir, name, config);
+        } catch (e) {
+          await backend.close();
+          throw e;
+        }
+      }
       versions.set(v, new ServedModel(name, v, config, signature, backend));
     }
   } catch (e) {

@@ -14,7 +14,7 @@ import { formatProblem } from "../errors.ts";
 import { ProtocolError, type ModelState, type RepositoryIndexEntry } from "../kserve/index.ts";
 import type { BackendKind } from "./backend.ts";
 import { LoadError, modelDirectories, PollError, servedVersions } from "./model-dir.ts";
-import { pollModel, startModel, type PolledModel } from "./model-loader.ts";
+import { pollModel, startModel, type LoadHooks, type PolledModel } from "./model-loader.ts";
 import type { ServedModel } from "./served-model.ts";
 
 interface Entry {
@@ -44,13 +44,22 @@ interface Outcome {
   pollFailed?: boolean;
 }
 
-const LOAD_CONCURRENCY = 4;
+/** Triton's --model-load-thread-count default (server src/command_line_parser.h, r24.08). */
+export const DEFAULT_LOAD_THREADS = 4;
+
+export interface RegistryOptions extends LoadHooks {
+  /** Models loaded at once, as Triton's --model-load-thread-count. @default 4 */
+  loadThreads?: number;
+}
 
 export class ModelRegistry {
   private readonly entries = new Map<string, Entry>();
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly repo: string) {}
+  constructor(
+    readonly repo: string,
+    private readonly options: RegistryOptions = {},
+  ) {}
 
   /**
    * Start-up: every model directory (no names, or "*"), or the named models and their ensembles'
@@ -210,7 +219,7 @@ export class ModelRegistry {
   /**
    * Loads `names` as one request does: polls them and, for ensembles, their step models (the chain
    * Triton's PollModels follows), then loads step models before the ensembles over them, non-ensembles
-   * a few at a time (each Python step is a python3 process starting numpy).
+   * --model-load-thread-count at a time (each Python step is a python3 process starting numpy).
    */
   private async loadNames(names: readonly string[]): Promise<Map<string, Outcome>> {
     const outcomes = new Map<string, Outcome>();
@@ -244,7 +253,7 @@ export class ModelRegistry {
     }
     const plain = [...polled.values()].filter((p) => p.kind !== "ensemble");
     let next = 0;
-    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, plain.length) }, async () => {
+    await Promise.all(Array.from({ length: Math.min(this.options.loadThreads ?? DEFAULT_LOAD_THREADS, plain.length) }, async () => {
       while (next < plain.length) {
         const p = plain[next++]!;
         outcomes.set(p.name, await this.loadOne(p));
@@ -262,7 +271,7 @@ export class ModelRegistry {
     const wasReady = e.state === "READY" && e.versions.size > 0;
     if (!wasReady) Object.assign(e, { state: "LOADING", reason: "" });
     try {
-      const loaded = await startModel(this.repo, p, (m, v) => this.resolve(m, v === -1 ? undefined : String(v)));
+      const loaded = await startModel(this.repo, p, (m, v) => this.resolve(m, v === -1 ? undefined : String(v)), this.options);
       const old = [...e.versions.values()];
       Object.assign(e, { state: "READY", reason: "", pollFailed: false, polled: p, kind: loaded.kind, versions: loaded.versions, versionNames: [...loaded.versions.keys()] });
       await Promise.all(old.map((m) => m.retire()));

@@ -13,6 +13,7 @@ import { isProtocolError } from "../kserve/index.ts";
 import { BodyTooLargeError } from "./body.ts";
 import { handlers } from "./handlers.ts";
 import { MetricsRegistry, modelMetricFamilies, startMetricsServer, type MetricFamily, type MetricsServer } from "./metrics.ts";
+import type { SimulatedGpu } from "./gpu-sim.ts";
 import { ModelRegistry } from "./registry.ts";
 import { sendError, sendErrorAndClose } from "./reply.ts";
 import { checkMethod, route, type ApiCategory } from "./router.ts";
@@ -46,6 +47,14 @@ export interface ServeLocalOptions {
   metricsPort?: number | null;
   /** More families for the metrics endpoint, beside the per-model ones (e.g. a simulated GPU's memory). */
   metricFamilies?: readonly MetricFamily[];
+  /**
+   * A simulated card (serve-local --gpu PROFILE, src/serve/gpu-sim.ts): every ONNX Runtime model's
+   * memory is accounted on it, loads and runs that do not fit fail, and its memory gauges join the
+   * metrics.
+   */
+  gpu?: SimulatedGpu;
+  /** Models loaded at once, as Triton's --model-load-thread-count. @default 4 */
+  loadThreads?: number;
   /** Larger request bodies are refused with 413 before they are read. @default 64 MiB */
   maxBodyBytes?: number;
   restrictedApis?: readonly RestrictedApi[];
@@ -69,6 +78,8 @@ export interface ServeLocal {
   counts(): { ready: number; unavailable: number };
   /** The models that failed to load at start-up, with their reasons (served on with exitOnError false). */
   startupFailures: readonly { name: string; reason: string }[];
+  /** The simulated card, when there is one. */
+  gpu?: SimulatedGpu;
   close(): Promise<void>;
 }
 
@@ -96,14 +107,17 @@ function restrictedFor(o: ServeLocalOptions, category: ApiCategory, req: Incomin
 
 export async function startServer(o: ServeLocalOptions): Promise<ServeLocal> {
   const host = o.host ?? "127.0.0.1";
-  const registry = new ModelRegistry(resolve(o.repo));
+  const gpu = o.gpu;
+  const registry = new ModelRegistry(resolve(o.repo), { ...(o.loadThreads ? { loadThreads: o.loadThreads } : {}), ...(gpu ? { wrap: (b, at) => gpu.attach(b, at) } : {}) });
+  gpu?.start();
   const failures = await registry.loadInitial(o.loadModels);
   if (failures.length > 0 && (o.exitOnError ?? true)) {
     await registry.close();
+    gpu?.stop();
     throw new StartupError(failures);
   }
   const metrics = new MetricsRegistry();
-  for (const f of [...modelMetricFamilies(() => registry.servedModels()), ...(o.metricFamilies ?? [])]) metrics.register(f);
+  for (const f of [...modelMetricFamilies(() => registry.servedModels()), ...(o.metricFamilies ?? []), ...(gpu?.metricFamilies() ?? [])]) metrics.register(f);
   const metricsPort = o.metricsPort === undefined ? DEFAULT_METRICS_PORT : o.metricsPort;
   let metricsServer: MetricsServer | undefined;
   if (metricsPort !== null) {
@@ -111,6 +125,7 @@ export async function startServer(o: ServeLocalOptions): Promise<ServeLocal> {
       metricsServer = await startMetricsServer(metrics, host, metricsPort);
     } catch (e) {
       await registry.close();
+      gpu?.stop();
       throw e;
     }
   }
@@ -149,6 +164,7 @@ export async function startServer(o: ServeLocalOptions): Promise<ServeLocal> {
     await Promise.race([once(server, "listening"), once(server, "error").then(([e]) => Promise.reject(e as Error))]);
   } catch (e) {
     await Promise.all([registry.close(), metricsServer?.close()]);
+    gpu?.stop();
     const code = (e as { code?: string }).code;
     throw new UserError({ message: `cannot listen on ${host}:${o.port ?? 8000}: ${code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}`, hint: "pick another --port, or 0 for any free one" });
   }
@@ -166,7 +182,8 @@ export async function startServer(o: ServeLocalOptions): Promise<ServeLocal> {
       }
       server.closeAllConnections();
       await Promise.all([registry.close(), metricsServer?.close()]);
+      gpu?.stop();
     })());
 
-  return { url: `http://${urlHost}:${port}`, host, port, registry, metrics, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), counts: () => registry.counts(), startupFailures: failures, close };
+  return { url: `http://${urlHost}:${port}`, host, port, registry, metrics, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), counts: () => registry.counts(), startupFailures: failures, ...(gpu ? { gpu } : {}), close };
 }

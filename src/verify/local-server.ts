@@ -45,11 +45,17 @@ export function serveLocalArgs(o: Pick<LocalServerOptions, "repo" | "loadModels"
   return ["--repo", o.repo, "--port", String(o.port ?? 0), "--metrics-port", String(o.metricsPort ?? 0), ...(o.loadModels ?? []).flatMap((m) => ["--load-model", m]), ...(o.extraArgs ?? [])];
 }
 
+/**
+ * Signals the process group the child leads (spawned detached). The group outlives its leader: npm
+ * exits on SIGTERM before the serve-local it ran has finished closing, so this does not stop at the
+ * leader's exit.
+ */
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined) return;
   try {
-    process.kill(-child.pid, signal); // the group this child leads (spawned detached)
+    process.kill(-child.pid, signal);
   } catch {
+    if (child.exitCode !== null || child.signalCode !== null) return; // the whole group is gone
     try {
       child.kill(signal);
     } catch {
@@ -63,11 +69,13 @@ export async function startServeLocal(o: LocalServerOptions): Promise<LocalServe
   const child = spawn(cmd!, [...pre, ...serveLocalArgs(o)], { cwd: o.cwd ?? process.cwd(), detached: true, stdio: ["ignore", "pipe", "pipe"], env: process.env });
   const lines: string[] = [];
   const tail = () => lines.slice(-30).join("\n");
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // "close" comes once the child has exited and every process writing to its output has too: the
+  // serve-local that npm ran, which prints its last lines while it closes, after npm has gone.
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   const stop = async (graceMs = 5000) => {
     signalGroup(child, "SIGTERM");
     const timer = setTimeout(() => signalGroup(child, "SIGKILL"), graceMs);
-    await exited;
+    await closed;
     clearTimeout(timer);
     // whatever else is left in the group (e.g. Python step hosts) goes too
     signalGroup(child, "SIGKILL");
