@@ -10,6 +10,7 @@ import type { ModelConfig } from "../config/index.ts";
 import type { Tensor, TensorData } from "../kserve/index.ts";
 import type { Backend } from "./backend.ts";
 import { LoadError } from "./model-dir.ts";
+import { onnxSessionOptions } from "./onnx-session-options.ts";
 import type { Signature, TensorSig } from "./signature.ts";
 
 type OrtType = ort.Tensor.Type;
@@ -29,17 +30,6 @@ function ortType(model: string, t: TensorSig): OrtType {
   const o = dtypeInfo(t.datatype).ort;
   if (!o || t.datatype === "BYTES") throw new LoadError(`model '${model}': tensor '${t.name}' is ${t.datatype}, which serve-local does not run through ONNX Runtime`);
   return o as OrtType;
-}
-
-/** Config parameters ONNX Runtime understands (Triton's ORT backend names). */
-function sessionOptions(cfg: ModelConfig): ort.InferenceSession.SessionOptions {
-  const p = (k: string) => {
-    const v = cfg.parameters?.[k]?.string_value;
-    return v !== undefined && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : undefined;
-  };
-  const intra = p("intra_op_thread_count");
-  const inter = p("inter_op_thread_count");
-  return { executionProviders: ["cpu"], graphOptimizationLevel: "all", ...(intra ? { intraOpNumThreads: intra } : {}), ...(inter ? { interOpNumThreads: inter } : {}) };
 }
 
 function compareIo(model: string, role: "input" | "output", want: readonly TensorSig[], got: readonly ValueMeta[]): string[] {
@@ -79,9 +69,10 @@ export class OnnxBackend implements Backend {
   static async create(dir: string, version: string, model: string, cfg: ModelConfig, sig: Signature): Promise<OnnxBackend> {
     const file = join(dir, version, cfg.default_model_filename || "model.onnx");
     if (!existsSync(file)) throw new LoadError(`model '${model}' version ${version}: ${file} is missing`);
+    const options = onnxSessionOptions(model, cfg);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, sessionOptions(cfg));
+      session = await ort.InferenceSession.create(file, options);
     } catch (e) {
       throw new LoadError(`model '${model}' version ${version}: ONNX Runtime cannot load ${file}: ${e instanceof Error ? e.message : String(e)}`);
     }
