@@ -12,6 +12,7 @@ import { attr, encodeOnnxModel, f32 } from "../src/onnx/build.ts";
 import { LoadError } from "../src/serve/model-dir.ts";
 import { OnnxBackend } from "../src/serve/onnx-backend.ts";
 import { onnxSessionOptions, stoi } from "../src/serve/onnx-session-options.ts";
+import { signatureOf } from "../src/serve/signature.ts";
 
 const cfg = (parameters: Record<string, string> = {}, level?: number): ModelConfig => ({
   name: "m",
@@ -50,7 +51,14 @@ describe("OnnxBackend sessions", () => {
     initializers: [f32("w", [8, 8, 3, 3], Array.from({ length: 576 }, (_, i) => ((i % 7) - 3) / 30))],
     nodes: [{ op: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) } }],
   }).onnx;
-  const sig = { maxBatchSize: 0, inputs: [{ name: "x", datatype: "FP32" as const, shape: [1, 8, 64, 64] }], outputs: [{ name: "y", datatype: "FP32" as const, shape: [1, 8, 64, 64] }] };
+  const io = (parameters: Record<string, string>): ModelConfig => ({
+    ...cfg(parameters),
+    max_batch_size: 0,
+    input: [{ name: "x", data_type: "TYPE_FP32", dims: [1, 8, 64, 64] }],
+    output: [{ name: "y", data_type: "TYPE_FP32", dims: [1, 8, 64, 64] }],
+    default_model_filename: "model.onnx",
+  });
+  const load = (parameters: Record<string, string>) => OnnxBackend.create(dir, "", "m", io(parameters), signatureOf("m", io(parameters)));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "td-ort-sessions-"));
@@ -59,7 +67,7 @@ describe("OnnxBackend sessions", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("a bad thread count makes the model fail to load, naming model and parameter", async () => {
-    await expect(OnnxBackend.create(dir, "", "m", { ...cfg({ inter_op_thread_count: "many" }), default_model_filename: "model.onnx" }, sig)).rejects.toThrow(/model 'm': parameter inter_op_thread_count: failed to convert 'many' to integral number/);
+    await expect(load({ inter_op_thread_count: "many" })).rejects.toThrow(/model 'm': parameter inter_op_thread_count: failed to convert 'many' to integral number/);
   });
 
   it("after a run the session's threads sit idle instead of spinning (ONNX Runtime's default spins)", async () => {
@@ -75,7 +83,7 @@ describe("OnnxBackend sessions", () => {
       }
       return ms;
     };
-    const backend = await OnnxBackend.create(dir, "", "m", { ...cfg({ intra_op_thread_count: "2" }), default_model_filename: "model.onnx" }, sig);
+    const backend = await load({ intra_op_thread_count: "2" });
     const x = { name: "x", datatype: "FP32" as const, shape: [1, 8, 64, 64], data: new Float32Array(8 * 64 * 64).fill(0.5) };
     const quiet = await idleCpuMs({ run: () => backend.run([x], ["y"]) });
     await backend.close();
