@@ -21,6 +21,8 @@ export interface VerifyContext {
   /** The step running now, for timeout messages. */
   step: string;
   timeoutS: number;
+  /** Entry models (or branches) whose output may be constant on purpose (--accept-constant-output). */
+  acceptConstant?: ReadonlySet<string>;
 }
 
 /** Catalog branches the plan selected, in plan order. */

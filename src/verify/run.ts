@@ -35,6 +35,8 @@ export interface VerifyOptions {
   junitFile?: string;
   /** Progress lines (one per step), e.g. to stderr. */
   progress?: (line: string) => void;
+  /** Entry models (or branch names) whose output may be constant, or the same for different inputs, on purpose. */
+  acceptConstantOutput?: readonly string[];
 }
 
 function reportPlan(plan: Plan): ReportPlan {
@@ -52,7 +54,7 @@ export async function verifyReady(o: VerifyOptions): Promise<VerifyReport> {
   const specsDir = o.specsDir ?? "model-specs";
   const { catalog, plan } = await loadPlan({ specsDir, profile: o.profile ?? "gpu-local" });
   const deadline = new Deadline(o.timeoutS * 1000);
-  const ctx: VerifyContext = { server: o.server, catalog, plan, oracle: FixtureOracle.none(), deadline, ready: new Set(), step: "health", timeoutS: o.timeoutS };
+  const ctx: VerifyContext = { server: o.server, catalog, plan, oracle: FixtureOracle.none(), deadline, ready: new Set(), step: "health", timeoutS: o.timeoutS, acceptConstant: new Set(o.acceptConstantOutput ?? []) };
   if (o.onnxRoot) ctx.oracle = await FixtureOracle.load(selectedBranches(ctx), o.onnxRoot);
   const progress = o.progress ?? (() => {});
 
