@@ -16,11 +16,10 @@ import { summarize, type LatencyStats } from "../src/bench/stats.ts";
 import { writeJsonAtomic } from "../src/bench/run-store.ts";
 import { command, numberFlag, runCli } from "../src/cli.ts";
 import { KServeClient, type Tensor } from "../src/client/index.ts";
-import { tritonDataType } from "../src/config/index.ts";
 import { UserError } from "../src/errors.ts";
 import { encodeInferRequest } from "../src/kserve/index.ts";
 import { ensembleAndFloor, type EnsembleAndFloor } from "./ensemble-floor.ts";
-import { alternate, CONV_NET_OUT, convNet, image, imageBytes, meanOfImage, nchw, OUT, onnxConfig, round, startServeLocal, tempRepo, writeModel, writeOnnxNormalize, writePythonNormalize, type RunningServer } from "./serve-bench-repo.ts";
+import { alternate, imageBytes, OUT, round, startServeLocal, tempRepo, writeEnsembleBenchRepo, type RunningServer } from "./serve-bench-repo.ts";
 
 /** An ensemble may cost at most this much over its bare model (p50). */
 const ENSEMBLE_GOAL = 1.1;
@@ -44,35 +43,6 @@ interface Flags {
   block: number;
   url?: string;
   ensembles?: string;
-}
-
-/** The built-in repository: one conv net behind both preprocess forms, and the mean-of-image model. */
-async function buildRepo(repo: string, s: number): Promise<string[]> {
-  const net = `bench_net_${s}`;
-  await writeModel(repo, onnxConfig(net, [nchw(s, "input")], [{ name: "embedding", dtype: "FP32", dims: [1, CONV_NET_OUT] }]), { "model.onnx": convNet(s, "input", "embedding") });
-  await writeOnnxNormalize(repo, `bench_pre_onnx_${s}`, image(s), nchw(s, "input"));
-  await writePythonNormalize(repo, `bench_pre_python_${s}`, image(s), nchw(s, "input"));
-  const ensembles: string[] = [];
-  for (const form of ["onnx", "python"]) {
-    const name = `bench_${form}_${s}`;
-    ensembles.push(name);
-    await writeModel(repo, {
-      name,
-      platform: "ensemble",
-      max_batch_size: 0,
-      input: [{ name: "INPUT__0", data_type: tritonDataType("UINT8"), dims: [1, s, s, 3] }],
-      output: [{ name: "OUTPUT__0", data_type: tritonDataType("FP32"), dims: [1, CONV_NET_OUT] }],
-      ensemble_scheduling: {
-        step: [
-          { model_name: `bench_pre_${form}_${s}`, model_version: -1, input_map: { INPUT__0: "INPUT__0" }, output_map: { input: "preprocessed" } },
-          { model_name: net, model_version: -1, input_map: { input: "preprocessed" }, output_map: { embedding: "OUTPUT__0" } },
-        ],
-      },
-    });
-  }
-  const mean = image(MEAN_SIZE);
-  await writeModel(repo, onnxConfig(`bench_mean_${MEAN_SIZE}`, [mean], [{ name: "OUTPUT__0", dtype: "FP32", dims: [1] }]), { "model.onnx": meanOfImage(MEAN_SIZE, mean.name, "OUTPUT__0") });
-  return ensembles;
 }
 
 export interface EnsembleFigures {
@@ -142,7 +112,7 @@ await runCli(async () => {
   } else {
     const t = await tempRepo("bench-serve-");
     cleanup = t.cleanup;
-    ensembles = await buildRepo(t.repo, f.size);
+    ensembles = await writeEnsembleBenchRepo(t.repo, f.size, MEAN_SIZE);
     server = await startServeLocal(t.repo);
     url = server.url;
   }

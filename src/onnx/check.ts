@@ -42,7 +42,7 @@ export interface OnnxSpecCheck {
   open: OpenOutput[];
 }
 
-export function formatDims(dims: readonly OnnxDim[]): string {
+function formatDims(dims: readonly OnnxDim[]): string {
   return `[${dims.map((d) => (d === null ? "?" : String(d))).join(", ")}]`;
 }
 
@@ -54,7 +54,7 @@ function describe(t: OnnxTensorIO): string {
   return `${t.name} (${typeAndShape(t)})`;
 }
 
-export function isOpenDim(d: OnnxDim): boolean {
+function isOpenDim(d: OnnxDim): boolean {
   return d === null || typeof d === "string" || d <= 0;
 }
 
@@ -65,7 +65,7 @@ function openReason(d: OnnxDim): string {
 }
 
 /** True when every input of the file has a shape and every dimension of it is a positive number. */
-export function inputsFixed(io: Pick<OnnxIO, "inputs">): boolean {
+function inputsFixed(io: Pick<OnnxIO, "inputs">): boolean {
   return io.inputs.every((t) => t.hasShape && !t.dims.some(isOpenDim));
 }
 
@@ -80,7 +80,7 @@ const STATIC_INPUTS_EXPORT = "re-export with fixed input shapes: torch.onnx.expo
  */
 const STATIC_OUTPUTS_EXPORT = "re-export with torch.onnx.export(..., dynamo=True), which writes fixed output shapes (the TorchScript exporter, dynamo=False, leaves dims it cannot infer symbolic)";
 
-export interface DimAssignment {
+interface DimAssignment {
   tensor: string;
   dim: number;
   value: number;
@@ -95,7 +95,7 @@ const pyString = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'"
  * are neither read, copied nor inlined (unlike make_dynamic_shape_fixed, which inlines them, and which
  * cannot give one symbol two different sizes).
  */
-export function setDimsCommand(file: string, dims: readonly DimAssignment[]): string {
+function setDimsCommand(file: string, dims: readonly DimAssignment[]): string {
   const list = dims.map((d) => `(${pyString(d.tensor)}, ${d.dim}, ${d.value})`).join(", ");
   return (
     `python3 -c "import onnx, os; f = ${pyString(file)}; m = onnx.load(f, load_external_data=False); ` +
