@@ -114,17 +114,6 @@ interface SymbolUse {
   spec: number | undefined;
 }
 
-function listUses(uses: readonly SymbolUse[], value: (u: SymbolUse) => string): string {
-  return uses.map((u) => `${u.role} "${u.tensor}" dims[${u.dim}] (${value(u)})`).join(", ");
-}
-
-function assignments(uses: readonly SymbolUse[], value: (u: SymbolUse) => number | undefined): DimAssignment[] {
-  return uses.flatMap((u) => {
-    const v = value(u);
-    return v === undefined ? [] : [{ tensor: u.tensor, dim: u.dim, value: v }];
-  });
-}
-
 /** A problem against the spec field when there is a spec file (naming the ONNX file too), else against the file. */
 function problemAt(w: OnnxCheckWhere, field: string, message: string, hint: string): Problem {
   return { file: w.specFile ?? w.file, field, message: w.specFile ? `${message} (ONNX file ${w.file})` : message, hint };
@@ -260,12 +249,13 @@ class CheckContext {
     for (const [symbol, uses] of this.symbols) {
       const first = uses.find((u) => u.role === "input");
       if (!first) continue;
-      const spec = (u: SymbolUse) => `spec: ${u.spec ?? "none"}`;
+      const places = uses.map((u) => `${u.role} "${u.tensor}" dims[${u.dim}] (spec: ${u.spec ?? "none"})`).join(", ");
+      const dims = uses.flatMap((u) => (u.spec === undefined ? [] : [{ tensor: u.tensor, dim: u.dim, value: u.spec }]));
       problems.push(
         this.at(
           `${first.field}.dims[${first.dim}]`,
-          `"${first.tensor}": the symbol "${symbol}" leaves ${listUses(uses, spec)} dynamic in the file; inputs must have fixed dims`,
-          `${STATIC_INPUTS_EXPORT}; or set the dims in the file, weights untouched: ${setDimsCommand(this.where.file, assignments(uses, (u) => u.spec))}`,
+          `"${first.tensor}": the symbol "${symbol}" leaves ${places} dynamic in the file; inputs must have fixed dims`,
+          `${STATIC_INPUTS_EXPORT}; or set the dims in the file, weights untouched: ${setDimsCommand(this.where.file, dims)}`,
         ),
       );
     }
@@ -285,18 +275,19 @@ export interface EstablishedShapes {
  * Judges open outputs by what ONNX Runtime established: the shape it computes must be the spec's,
  * and the shape it declares after optimization must be fixed too, because Triton 24.08 compares
  * output dims exactly (onnxruntime_backend src/onnxruntime.cc, ValidateOutputs: CompareDimsSupported
- * with compare_exact = true; a symbolic dim reaches it as -1) and would not load the model. On a
- * failure to establish (`failure` set), one problem per symbol says so.
+ * with compare_exact = true; a symbolic dim reaches it as -1) and would not load the model: one
+ * problem per symbol then, naming every dim it covers. When ONNX Runtime could not establish the
+ * shapes at all (`failure`: it could not load or run the file), one problem per open output says why.
  */
 export function checkEstablishedOutputs(open: readonly OpenOutput[], shapes: EstablishedShapes | { failure: string }, where: OnnxCheckWhere): Problem[] {
-  const ctx = { at: (field: string, message: string, hint: string) => problemAt(where, field, message, hint) };
+  const at = (field: string, message: string, hint: string) => problemAt(where, field, message, hint);
   const problems: Problem[] = [];
   const field = (o: OpenOutput) => `${where.field ? `${where.field}.` : ""}outputs[${o.index}]`;
   const setDims = (o: readonly OpenOutput[]) => setDimsCommand(where.file, o.flatMap((x) => x.spec.dims.map((value, dim) => ({ tensor: x.file.name, dim, value }))));
   const fix = (o: readonly OpenOutput[]) => `set the output dims in the file, weights untouched: ${setDims(o)}; or ${STATIC_OUTPUTS_EXPORT}`;
   if ("failure" in shapes) {
     for (const o of open) {
-      problems.push(ctx.at(`${field(o)}.dims`, `"${o.file.name}": the file declares ${o.file.hasShape ? formatDims(o.file.dims) : "no shape"}, and ONNX Runtime could not establish the shape from the fixed inputs: ${shapes.failure}`, fix([o])));
+      problems.push(at(`${field(o)}.dims`, `"${o.file.name}": the file declares ${o.file.hasShape ? formatDims(o.file.dims) : "no shape"}, and ONNX Runtime could not establish the shape from the fixed inputs: ${shapes.failure}`, fix([o])));
     }
     return problems;
   }
@@ -307,7 +298,7 @@ export function checkEstablishedOutputs(open: readonly OpenOutput[], shapes: Est
     const specDims = formatDims(o.spec.dims);
     const fileDims = o.file.hasShape ? formatDims(o.file.dims) : "no shape";
     if (!computed || computed.join() !== o.spec.dims.join()) {
-      problems.push(ctx.at(`${field(o)}.dims`, `"${o.file.name}": spec says dims ${specDims}, the file declares ${fileDims} and ONNX Runtime computes ${computed ? formatDims(computed) : "no such output"} from the fixed inputs`, "make the spec's dims match the export (batch dimension included), or re-export the model at the spec's size"));
+      problems.push(at(`${field(o)}.dims`, `"${o.file.name}": spec says dims ${specDims}, the file declares ${fileDims} and ONNX Runtime computes ${computed ? formatDims(computed) : "no such output"} from the fixed inputs`, "make the spec's dims match the export (batch dimension included), or re-export the model at the spec's size"));
     } else if (declared.length !== computed.length || declared.some((d, k) => typeof d !== "number" || d !== computed[k])) {
       stillOpen.push({ o, declared });
     }
@@ -323,13 +314,13 @@ export function checkEstablishedOutputs(open: readonly OpenOutput[], shapes: Est
       }
     });
     if (named.size === 0) {
-      problems.push(ctx.at(`${field(o)}.dims`, `"${o.file.name}": the file declares ${o.file.hasShape ? formatDims(o.file.dims) : "no shape"}; ONNX Runtime computes ${formatDims(o.spec.dims)} but still declares ${formatDims(declared)} after optimizing, and Triton 24.08 compares output dims exactly, so it would not load the model`, fix([o])));
+      problems.push(at(`${field(o)}.dims`, `"${o.file.name}": the file declares ${o.file.hasShape ? formatDims(o.file.dims) : "no shape"}; ONNX Runtime computes ${formatDims(o.spec.dims)} but still declares ${formatDims(declared)} after optimizing, and Triton 24.08 compares output dims exactly, so it would not load the model`, fix([o])));
     }
   }
   for (const [symbol, uses] of bySymbol) {
     const outs = [...new Set(uses.map((u) => u.o))];
     const places = uses.map((u) => `output "${u.o.file.name}" dims[${u.dim}] (computed: ${u.o.spec.dims[u.dim]})`).join(", ");
-    problems.push(ctx.at(`${field(uses[0]!.o)}.dims[${uses[0]!.dim}]`, `the symbol "${symbol}" leaves ${places} open: ONNX Runtime computes them from the fixed inputs but does not fix them when it loads the model, and Triton 24.08 compares output dims exactly, so it would not load the model`, fix(outs)));
+    problems.push(at(`${field(uses[0]!.o)}.dims[${uses[0]!.dim}]`, `the symbol "${symbol}" leaves ${places} open: ONNX Runtime computes them from the fixed inputs but does not fix them when it loads the model, and Triton 24.08 compares output dims exactly, so it would not load the model`, fix(outs)));
   }
   return problems;
 }
