@@ -19,7 +19,7 @@ interface IoConfig {
   dims: (number | string)[];
 }
 
-export type PreprocessKind = "onnx" | "python" | "none" | "other";
+export type PreprocessKind = "onnx" | "python" | "other";
 
 export interface EnsembleAndFloor {
   ensemble: string;

@@ -4,6 +4,7 @@
 // optimizations (what Triton's load check sees), and runs the model once on zero inputs (what it
 // computes). The answer is cached by the file's sha256, so a warm synth-repo neither loads ONNX
 // Runtime nor reads the file: the cache's (path, size, mtime, inode) → sha256 map answers first.
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -69,7 +70,13 @@ export class OutputShapeCache {
   /** Writes the cache when it learned something; a cache that cannot be written costs a probe next time, nothing else. */
   async save(): Promise<void> {
     if (!this.dirty) return;
-    const data: z.infer<typeof ShapeCacheSchema> = { version: PROBE_VERSION, hashes: this.hashes.toJSON(), shapes: Object.fromEntries(this.shapes) };
+    // Only files that still exist, and only the answers they point at: the cache does not grow with old exports.
+    const all = this.hashes.toJSON();
+    const live = new Set<string>();
+    for (const f of Object.keys(all.entries)) if (existsSync(f)) live.add(f);
+    const hashes = this.hashes.toJSON(live);
+    const used = new Set(Object.values(hashes.entries).map((e) => e.sha256));
+    const data: z.infer<typeof ShapeCacheSchema> = { version: PROBE_VERSION, hashes, shapes: Object.fromEntries([...this.shapes].filter(([sha]) => used.has(sha))) };
     const tmp = `${this.file}.tmp-${process.pid}`;
     try {
       await mkdir(path.dirname(this.file), { recursive: true });
