@@ -52,6 +52,38 @@ export async function writePythonNormalize(repo: string, name: string, input: Te
   await writeModel(repo, cfg, { "model.py": modelPy });
 }
 
+/**
+ * bench:serve's repository: the conv net (`bench_net_S`) behind both preprocess forms, as ensembles
+ * `bench_onnx_S` and `bench_python_S`, and a mean-of-image model (`bench_mean_M`). Returns the ensembles.
+ */
+export async function writeEnsembleBenchRepo(repo: string, s: number, meanSize: number): Promise<string[]> {
+  const net = `bench_net_${s}`;
+  await writeModel(repo, onnxConfig(net, [nchw(s, "input")], [{ name: "embedding", dtype: "FP32", dims: [1, CONV_NET_OUT] }]), { "model.onnx": convNet(s, "input", "embedding") });
+  await writeOnnxNormalize(repo, `bench_pre_onnx_${s}`, image(s), nchw(s, "input"));
+  await writePythonNormalize(repo, `bench_pre_python_${s}`, image(s), nchw(s, "input"));
+  const ensembles: string[] = [];
+  for (const form of ["onnx", "python"]) {
+    const name = `bench_${form}_${s}`;
+    ensembles.push(name);
+    await writeModel(repo, {
+      name,
+      platform: "ensemble",
+      max_batch_size: 0,
+      input: [{ name: "INPUT__0", data_type: tritonDataType("UINT8"), dims: [1, s, s, 3] }],
+      output: [{ name: "OUTPUT__0", data_type: tritonDataType("FP32"), dims: [1, CONV_NET_OUT] }],
+      ensemble_scheduling: {
+        step: [
+          { model_name: `bench_pre_${form}_${s}`, model_version: -1, input_map: { INPUT__0: "INPUT__0" }, output_map: { input: "preprocessed" } },
+          { model_name: net, model_version: -1, input_map: { input: "preprocessed" }, output_map: { embedding: "OUTPUT__0" } },
+        ],
+      },
+    });
+  }
+  const mean = image(meanSize);
+  await writeModel(repo, onnxConfig(`bench_mean_${meanSize}`, [mean], [{ name: "OUTPUT__0", dtype: "FP32", dims: [1] }]), { "model.onnx": meanOfImage(meanSize, mean.name, "OUTPUT__0") });
+  return ensembles;
+}
+
 /** Deterministic small weights (no randomness: every run measures the same arithmetic). */
 function weights(name: string, dims: number[], seed: number): InitializerSpec {
   const n = dims.reduce((a, b) => a * b, 1);

@@ -6,6 +6,7 @@ import { command, HEADER_FLAG, headerFlag, runCli, serverHeaders } from "../src/
 import { DEFAULT_RESOLUTIONS, parseResolution } from "../src/pipeline/frame.ts";
 import { HttpKServeServer } from "../src/verify/http.ts";
 import { verifyReady } from "../src/verify/run.ts";
+import { ACCEPT_CONSTANT_FLAG } from "../src/verify/smoke.ts";
 import { formatReportTable } from "../src/verify/table.ts";
 
 interface Flags {
@@ -17,6 +18,7 @@ interface Flags {
   timeout: string;
   onnxRoot?: string;
   resolutions: string;
+  acceptConstantOutput?: string;
   quiet: boolean;
   header: Record<string, string>;
 }
@@ -31,6 +33,7 @@ const program = command("verify-ready", "The readiness gate: health, repository 
   .option("--timeout <seconds>", "budget for the whole run; every wait and request is bounded by what is left", "300")
   .option("--onnx-root <dir>", "ONNX root the repository was written from: fixture exports there are checked number for number")
   .option("--resolutions <list>", "comma-separated e2e resolutions: 240p … 2160p or WxH", DEFAULT_RESOLUTIONS.join(","))
+  .option(`${ACCEPT_CONSTANT_FLAG} <models>`, "comma-separated entry models (or branches) whose output may be constant, or the same for different inputs, on purpose; otherwise step 4 fails a real model that does that")
   .option("--quiet", "no progress lines on stderr", false);
 
 function usage(field: string, message: string, hint: string): never {
@@ -68,6 +71,7 @@ await runCli(async () => {
     resolutions,
     timeoutS,
     ...(f.onnxRoot ? { onnxRoot: f.onnxRoot } : {}),
+    ...(f.acceptConstantOutput ? { acceptConstantOutput: f.acceptConstantOutput.split(",").map((m) => m.trim()).filter(Boolean) } : {}),
     ...(f.report ? { reportFile: f.report } : {}),
     ...(f.junit ? { junitFile: f.junit } : {}),
     ...(f.quiet ? {} : { progress: (line: string) => process.stderr.write(`verify-ready: ${line}\n`) }),

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KServeClient, parsePrometheus, promValue } from "../src/client/index.ts";
 import { encodeInferRequest, concatParts, type Tensor } from "../src/kserve/index.ts";
+import { attr, i64, writeOnnxModel } from "../src/onnx/build.ts";
 import { startServer, StartupError, type ServeLocal, type ServeLocalOptions } from "../src/serve/index.ts";
 import { entryInputs, makeServeRepo, type ServeRepo } from "./support/serve-repo.ts";
 
@@ -21,6 +22,24 @@ beforeAll(async () => {
   const cfg = await readFile(join(two, "config.pbtxt"), "utf8");
   await writeFile(join(two, "config.pbtxt"), `${cfg.replace('name: "clip_text_onnx"', 'name: "two_versions"')}\nversion_policy { all { } }\n`);
   await cp(join(two, "1"), join(two, "2"), { recursive: true });
+  // an ONNX model whose output ONNX Runtime still declares symbolic after optimizing (the target shape
+  // of its Reshape depends on the input's values), served under a config with fixed output dims
+  const open = join(r.repo, "open_output_dims");
+  await cp(join(r.repo, "midas_256_onnx"), open, { recursive: true });
+  await writeFile(join(open, "config.pbtxt"), (await readFile(join(open, "config.pbtxt"), "utf8")).replace('name: "midas_256_onnx"', 'name: "open_output_dims"').replace(/model_warmup \{[\s\S]*$/, ""));
+  await writeOnnxModel(join(open, "1", "model.onnx"), {
+    opset: 17,
+    inputs: [{ name: "input", dtype: "FP32", dims: [1, 3, 256, 256] }],
+    outputs: [{ name: "depth", dtype: "FP32", dims: ["d0", "d1", "d2"] }],
+    initializers: [i64("base", [3], [1, 256, 256])],
+    nodes: [
+      { op: "ReduceMean", inputs: ["input"], outputs: ["mean"], attributes: { axes: attr.ints([1]), keepdims: attr.int(0) } },
+      { op: "ReduceMin", inputs: ["input"], outputs: ["lowest"], attributes: { keepdims: attr.int(0) } },
+      { op: "Cast", inputs: ["lowest"], outputs: ["zero"], attributes: { to: attr.int(7) } },
+      { op: "Add", inputs: ["base", "zero"], outputs: ["shape"] },
+      { op: "Reshape", inputs: ["mean", "shape"], outputs: ["depth"] },
+    ],
+  });
   // a model that cannot load
   await mkdir(join(r.repo, "broken/1"), { recursive: true });
   await writeFile(join(r.repo, "broken/config.pbtxt"), 'name: "broken"\nbackend: "tensorflow"\n');
@@ -229,6 +248,14 @@ describe("item 7: status codes and their order", () => {
     expect(await http(s.url, "GET", "/v2/models/broken")).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'broken' has no available versions" } });
     expect(await http(s.url, "POST", "/v2/models/broken/infer", inferBody(undefined))).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'broken' has no available versions" } });
     expect(await http(s.url, "GET", "/v2/models/clip_text/versions/9")).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'clip_text' version 9 is not found" } });
+  });
+
+  it("an ONNX output dim left symbolic after optimizing fails the load against the config's fixed dim (outputs compare exactly, inputs let -1 through)", async () => {
+    // onnxruntime_backend r24.08 src/onnxruntime.cc ValidateOutputs → src/onnxruntime_utils.cc
+    // CompareDimsSupported(..., compare_exact = true); ValidateInputs passes compare_exact = false
+    const s = await serve({ loadModels: ["open_output_dims"], exitOnError: false });
+    const row = ((await http(s.url, "POST", "/v2/repository/index", "{}")).json as unknown as { name: string; state?: string; reason?: string }[]).find((x) => x.name === "open_output_dims");
+    expect(row).toMatchObject({ state: "UNAVAILABLE", reason: expect.stringMatching(/output 'depth': configuration dims \[1,256,256\], the ONNX model \[d0,d1,d2\]/) });
   });
 
   it("model ready false is a 400 with an error body; server not ready is a 400 with an empty body", async () => {

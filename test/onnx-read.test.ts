@@ -169,30 +169,73 @@ describe("checkOnnxAgainstSpec", () => {
 
   it("agrees when names, dtypes and dims match", async () => {
     const io = await readOnnxIO(await writeModel("ok.onnx", identityModel()));
-    expect(checkOnnxAgainstSpec(io, specOf([1, 4]), where)).toEqual([]);
+    expect(checkOnnxAgainstSpec(io, specOf([1, 4]), where)).toEqual({ problems: [], open: [] });
   });
 
-  it("reports each dynamic dim with both sides", async () => {
+  it("refuses a symbolic input dim with one message per symbol, naming every dim it stands for, and hints that work", async () => {
     const io = await readOnnxIO(await writeModel("dyn2.onnx", identityModel({
       inputs: [{ name: "x", dtype: "FP32", dims: ["batch", 4] }],
-      outputs: [{ name: "y", dtype: "FP32", dims: [1, null] }],
+      outputs: [{ name: "y", dtype: "FP32", dims: ["batch", null] }],
     })));
-    const problems = checkOnnxAgainstSpec(io, specOf([1, 4]), where);
-    expect(problems.map((p) => p.field)).toEqual(["branches[0].onnx.inputs[0].dims[0]", "branches[0].onnx.outputs[0].dims[1]"]);
-    expect(problems[0]?.message).toContain('"batch"');
-    expect(problems[0]?.message).toContain("spec says [1, 4], the file has [batch, 4]");
-    expect(problems[1]?.message).toContain("the file has [1, ?]");
+    const { problems, open } = checkOnnxAgainstSpec(io, specOf([1, 4]), where);
+    expect(open).toEqual([]); // with an open input nothing can be established: the input's message says it all
+    expect(problems.map((p) => p.field)).toEqual(["branches[0].onnx.inputs[0].dims[0]"]);
+    expect(problems[0]?.message).toBe('"x": the symbol "batch" leaves input "x" dims[0] (spec: 1), output "y" dims[0] (spec: 1) dynamic in the file; inputs must have fixed dims (ONNX file models/optimized/midas/m.onnx)');
     expect(problems[0]?.file).toBe("model-specs/midas.yaml");
-    expect(problems[0]?.message).toContain("models/optimized/midas/m.onnx");
+    const hint = problems[0]!.hint!;
+    expect(hint).toContain("torch.onnx.export(..., dynamo=False) without dynamic_axes");
+    expect(hint).toContain("torch.onnx.export(..., dynamo=True) without dynamic_shapes");
+    expect(hint).toContain("[('x', 0, 1), ('y', 0, 1)]");
+    expect(hint).toContain("load_external_data=False");
+    expect(hint).not.toContain("make_dynamic_shape_fixed");
   });
 
-  it("shows the file's real tensor names when a name is wrong, and flags undeclared tensors", async () => {
+  it("a dimension without a value or with -1 on an input: one message each", async () => {
+    const io = await readOnnxIO(await writeModel("dyn3.onnx", identityModel({ inputs: [{ name: "x", dtype: "FP32", dims: [null, -1] }], outputs: [{ name: "y", dtype: "FP32", dims: [1, 4] }] })));
+    const { problems } = checkOnnxAgainstSpec(io, specOf([1, 4]), where);
+    expect(problems.map((p) => p.message.split(" (ONNX file")[0])).toEqual([
+      '"x": dimension 0 is dynamic in the file (it has no value): spec says [1, 4], the file has [?, -1]; inputs must have fixed dims',
+      '"x": dimension 1 is dynamic in the file (it is -1): spec says [1, 4], the file has [?, -1]; inputs must have fixed dims',
+    ]);
+  });
+
+  it("an open output with fixed inputs is no problem yet: it is handed on to be established", async () => {
+    const io = await readOnnxIO(await writeModel("open-out.onnx", identityModel({ outputs: [{ name: "y", dtype: "FP32", dims: ["Squeezey_dim_0", "Squeezey_dim_0"] }] })));
+    const { problems, open } = checkOnnxAgainstSpec(io, specOf([1, 4]), where);
+    expect(problems).toEqual([]);
+    expect(open.map((o) => [o.index, o.spec.name, o.file.dims])).toEqual([[0, "y", ["Squeezey_dim_0", "Squeezey_dim_0"]]]);
+    // A fixed dim that disagrees is still a plain mismatch, not something to establish.
+    const bad = await readOnnxIO(await writeModel("open-out2.onnx", identityModel({ outputs: [{ name: "y", dtype: "FP32", dims: ["n", 5] }] })));
+    const r = checkOnnxAgainstSpec(bad, specOf([1, 4]), where);
+    expect(r.open).toEqual([]);
+    expect(r.problems.map((p) => p.message)).toEqual(['"y": spec says dims [1, 4], the file has [n, 5] (ONNX file models/optimized/midas/m.onnx)']);
+  });
+
+  it("a misnamed tensor is one message with one fix: the spec's name", async () => {
     const io = await readOnnxIO(await writeModel("names.onnx", identityModel()));
-    const problems = checkOnnxAgainstSpec(io, { inputs: [{ name: "pixel_values", dtype: "FP32", dims: [1, 4] }], outputs: specOf([1, 4]).outputs }, where);
-    expect(problems[0]?.message).toContain('spec says input "pixel_values"');
-    expect(problems[0]?.message).toContain("the file's inputs: x (FP32 [1, 4])");
-    expect(problems[1]?.message).toContain("x (FP32 [1, 4]) that the spec does not declare");
-    expect(problems).toHaveLength(2);
+    const { problems } = checkOnnxAgainstSpec(io, { inputs: [{ name: "pixel_values", dtype: "FP32", dims: [1, 4] }], outputs: specOf([1, 4]).outputs }, where);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ field: "branches[0].onnx.inputs[0].name", hint: 'set branches[0].onnx.inputs[0].name to "x" in the spec; the ensemble\'s contract names stay as they are' });
+    expect(problems[0]?.message).toContain('spec says input "pixel_values", the file calls this input "x" (FP32 [1, 4])');
+    expect(problems[0]?.message).not.toContain("does not declare");
+  });
+
+  it("a misnamed tensor that a contract refers to by name: the fix names both places", async () => {
+    const io = await readOnnxIO(await writeModel("names2.onnx", identityModel()));
+    const contract = { inputs: [{ name: "INPUT__0", dtype: "UINT8" as const, dims: [1, 4], onnx: "pixel_values" }], outputs: [{ name: "OUTPUT__0", dtype: "FP32" as const, dims: [1, 4] }] };
+    const { problems } = checkOnnxAgainstSpec(io, { inputs: [{ name: "pixel_values", dtype: "FP32", dims: [1, 4] }], outputs: specOf([1, 4]).outputs, contract }, where);
+    expect(problems.map((p) => p.hint)).toEqual(['set branches[0].onnx.inputs[0].name to "x" in the spec, and branches[0].contract.inputs[0].onnx (which names it) too; the ensemble\'s contract names stay as they are']);
+  });
+
+  it("a spec tensor the file lacks, and a file tensor the spec lacks, when nothing pairs them", async () => {
+    const io = await readOnnxIO(await writeModel("extra.onnx", identityModel({
+      inputs: [{ name: "x", dtype: "FP32", dims: [1, 4] }, { name: "z", dtype: "FP32", dims: [1, 4] }],
+      nodes: [{ op: "Add", inputs: ["x", "z"], outputs: ["y"] }],
+    })));
+    expect(checkOnnxAgainstSpec(io, specOf([1, 4]), where).problems.map((p) => [p.field, p.hint])).toEqual([["branches[0].onnx.inputs", 'declare "z" in the spec\'s onnx.inputs']]);
+    const one = await readOnnxIO(await writeModel("one.onnx", identityModel()));
+    const spec2 = { inputs: [{ name: "x", dtype: "FP32" as const, dims: [1, 4] }, { name: "mask", dtype: "FP32" as const, dims: [1, 4] }], outputs: specOf([1, 4]).outputs };
+    expect(checkOnnxAgainstSpec(one, spec2, where).problems.map((p) => p.message.split(";")[0])).toEqual(['spec says input "mask", the file has no such input']);
   });
 
   it("shows both dtypes and both shapes on a mismatch", async () => {
@@ -201,7 +244,7 @@ describe("checkOnnxAgainstSpec", () => {
       outputs: [{ name: "y", dtype: "INT64", dims: [1, 4] }],
       nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }],
     })));
-    const problems = checkOnnxAgainstSpec(io, specOf([1, 3, 4]), where);
+    const { problems } = checkOnnxAgainstSpec(io, specOf([1, 3, 4]), where);
     expect(problems.map((p) => p.message)).toContain('"x": spec says dtype FP32, the file has INT64 (ONNX INT64) (ONNX file models/optimized/midas/m.onnx)');
     expect(problems.some((p) => p.message.includes("spec says dims [1, 3, 4], the file has [1, 4]"))).toBe(true);
   });

@@ -121,12 +121,15 @@ describe("synth-repo refuses bad ONNX exports before writing anything", () => {
         nodes: [{ op: "ReduceMean", inputs: ["input"], outputs: ["depth"], attributes: { axes: { type: "ints", value: [1] }, keepdims: { type: "int", value: 0 } } }],
       }).then(() => undefined),
     );
-    expect(e.message).toMatch(/midas\.yaml:\d+:\d+ branches\[0\]\.onnx\.inputs\[0\]\.dims\[0\]: "input": dimension 0 is dynamic in the file \(it is the symbol "batch"\): spec says \[1, 3, 256, 256\], the file has \[batch, 3, 256, 256\]/);
+    expect(e.problems).toHaveLength(1); // one symbol, one message
+    expect(e.message).toMatch(/midas\.yaml:\d+:\d+ branches\[0\]\.onnx\.inputs\[0\]\.dims\[0\]: "input": the symbol "batch" leaves input "input" dims\[0\] \(spec: 1\), output "depth" dims\[0\] \(spec: 1\) dynamic in the file; inputs must have fixed dims/);
   });
 
-  it("tensor names that disagree with the spec, listing the file's real names", async () => {
+  it("a tensor named differently in the spec: one message with one fix, the spec's name", async () => {
     const e = await failure((w) => w.editSpec("midas.yaml", "inputs: [{ name: input, dtype: FP32, dims: [1, 3, 256, 256] }]", "inputs: [{ name: image, dtype: FP32, dims: [1, 3, 256, 256] }]"));
-    expect(e.message).toMatch(/spec says input "image", the file has no such input; the file's inputs: input \(FP32 \[1, 3, 256, 256\]\)/);
+    expect(e.problems).toHaveLength(1);
+    expect(e.message).toMatch(/midas\.yaml:\d+:\d+ branches\[0\]\.onnx\.inputs\[0\]\.name: spec says input "image", the file calls this input "input" \(FP32 \[1, 3, 256, 256\]\)/);
+    expect(e.problems[0]!.hint).toBe('set branches[0].onnx.inputs[0].name to "input" in the spec; the ensemble\'s contract names stay as they are');
   });
 
   it("an external-data file that is missing", async () => {

@@ -14,6 +14,8 @@ import { Deadline, waitWithBackoff } from "../src/verify/deadline.ts";
 import { junitXml, xmlEscape } from "../src/verify/junit.ts";
 import { formatReportTable } from "../src/verify/table.ts";
 import { overallStatus, rollUp, STEP_NAMES, type VerifyReport } from "../src/verify/report.ts";
+import { constantOutputProblem } from "../src/verify/constant.ts";
+import type { Tensor } from "../src/pipeline/tensor.ts";
 
 const { catalog, plan } = await loadPlan({ profile: "gpu-local" });
 const exp = expectationFromPlan(plan);
@@ -184,5 +186,28 @@ print([c.get("name") for c in cases][3])
     expect(text).toMatch(/│ 3 │ metadata\s+│ FAIL/);
     expect(text).toContain("[metadata] midas<256> & \"co\": shape: server [1, 384] <> spec [1, 256]");
     expect(text.trimEnd().split("\n").at(-1)).toBe("verify-ready: FAIL in 0.10 s (exit 1)");
+  });
+});
+
+describe("a real model's output must depend on its input (step 4)", () => {
+  const t = (name: string, data: Float32Array | BigInt64Array): Tensor => ({ name, datatype: data instanceof Float32Array ? "FP32" : "INT64", shape: [1, data.length], data });
+  const f = (...v: number[]) => Float32Array.from(v);
+
+  it("says nothing about outputs that vary over elements and between inputs", () => {
+    expect(constantOutputProblem("m", [[t("y", f(1, 2, 3))], [t("y", f(1, 2, 4))]], "--accept-constant-output")).toBeUndefined();
+    // one element: only the two inputs can be compared
+    expect(constantOutputProblem("m", [[t("y", f(5))], [t("y", f(6))]], "--accept-constant-output")).toBeUndefined();
+  });
+
+  it("names the model, the output and what it suggests when every value is the same (0 and -0 alike)", () => {
+    const msg = constantOutputProblem("midas_512", [[t("OUTPUT__0", f(0, -0, 0, 0))], [t("OUTPUT__0", f(-0, 0, 0, 0))]], "--accept-constant-output")!;
+    expect(msg).toBe(
+      "midas_512: output OUTPUT__0 is 0 everywhere (4 values) for two different inputs: a real model's output depends on its input; this suggests weights not loaded (zeros or random initializers left in), or a broken export (an output cut off from the input). Re-export the model with its weights, or pass --accept-constant-output midas_512 if it is meant to",
+    );
+  });
+
+  it("flags an output that holds one value per input, and one that is the same for two inputs", () => {
+    expect(constantOutputProblem("m", [[t("y", f(2, 2))], [t("y", f(3, 3))]], "--x")).toMatch(/^m: output y holds one value everywhere \(2 values: 2, then 3 for another input\)/);
+    expect(constantOutputProblem("m", [[t("a", f(1, 2)), t("b", BigInt64Array.from([1n, 2n]))], [t("a", f(1, 3)), t("b", BigInt64Array.from([1n, 2n]))]], "--x")).toMatch(/^m: output b is the same, value for value, for two different inputs: /);
   });
 });

@@ -1,11 +1,12 @@
 // The gate end to end against a small in-process KServe-v2 server (test/support/verify-fake-server.ts)
 // that runs the fixture exports in onnxruntime-node: the mechanics of every step, the binary
 // protocol, the reports, and each way a deployment can be wrong. serve-local runs in verify-serve-local.test.ts.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureFixtures } from "../src/fixtures/write.ts";
+import { attr, f32, writeOnnxModel } from "../src/onnx/build.ts";
 import { parseResolution } from "../src/pipeline/frame.ts";
 import { loadPlan, selectedBranches } from "../src/plan/load.ts";
 import { HttpKServeServer } from "../src/verify/http.ts";
@@ -67,6 +68,52 @@ describe("verify-ready against a KServe-v2 server", () => {
     const { report } = await gate({ corrupt: (model, out) => { if (model === "places365_resnet50_224") (out[0]!.data as Float32Array)[7]! += 0.01; } });
     expect(report.status).toBe("fail");
     expect(failures(report).find((f) => f.startsWith("[smoke]"))).toMatch(/^\[smoke\] places365_resnet50_224: places365_resnet50_224: output OUTPUT__0\[7\] = .* on the server, fixture logits\.channel_mean_plus_bias\.v1 gives /);
+  });
+
+  it("fails a real model whose output is constant in step 4, naming it and what it suggests; --accept-constant-output passes it", async () => {
+    // A real export (no fixture mark) of midas_256 whose head multiplies by zero: right names, dtype,
+    // shape and finite values, and depth 0 everywhere whatever the image, as with weights not loaded.
+    const realRoot = join(dir, "onnx-zero-depth");
+    await cp(onnxRoot, realRoot, { recursive: true });
+    await rm(join(realRoot, "midas", "midas_small_256.onnx.data"), { force: true });
+    await writeOnnxModel(join(realRoot, "midas", "midas_small_256.onnx"), {
+      inputs: [{ name: "input", dtype: "FP32", dims: [1, 3, 256, 256] }],
+      outputs: [{ name: "depth", dtype: "FP32", dims: [1, 256, 256] }],
+      initializers: [f32("head.weight", [1], [0])],
+      nodes: [
+        { op: "ReduceMean", inputs: ["input"], outputs: ["features"], attributes: { axes: attr.ints([1]), keepdims: attr.int(0) } },
+        { op: "Mul", inputs: ["features", "head.weight"], outputs: ["depth"] },
+      ],
+    });
+    const run = async (opts: Partial<VerifyOptions>) => {
+      const fake = await startFakeServer({ branches, onnxRoot: realRoot });
+      try {
+        return await verifyReady({ server: new HttpKServeServer(fake.url), onnxRoot: realRoot, resolutions: [parseResolution("240p")], timeoutS: 60, ...opts });
+      } finally {
+        await fake.close();
+      }
+    };
+    const report = await run({});
+    expect(report.exitCode).toBe(1);
+    expect(failures(report)).toEqual([
+      "[smoke] midas_256: midas_256: output OUTPUT__0 is 0 everywhere (65536 values) for two different inputs: a real model's output depends on its input; this suggests weights not loaded (zeros or random initializers left in), or a broken export (an output cut off from the input). Re-export the model with its weights, or pass --accept-constant-output midas_256 if it is meant to",
+    ]);
+    const accepted = await run({ acceptConstantOutput: ["midas_256"] });
+    expect(failures(accepted)).toEqual([]);
+    expect(accepted.exitCode).toBe(0);
+    expect(accepted.steps.find((s) => s.name === "smoke")!.checks.find((c) => c.name === "midas_256")!.message).toBe("2 inferences; constant output accepted (--accept-constant-output)");
+  });
+
+  it("without --onnx-root every model counts as real: the catalog's fixtures all pass the constant-output check", async () => {
+    const fake = await startFakeServer({ branches, onnxRoot });
+    try {
+      const report = await verifyReady({ server: new HttpKServeServer(fake.url), resolutions: [parseResolution("240p")], timeoutS: 60 });
+      expect(failures(report)).toEqual([]);
+      const smoke = report.steps.find((s) => s.name === "smoke")!.checks;
+      expect(smoke.every((c) => c.message?.endsWith("output changes with the input (no fixture: numbers not compared)"))).toBe(true);
+    } finally {
+      await fake.close();
+    }
   });
 
   it("fails a stale deployment in step 3, naming model, tensor, field and both values", async () => {

@@ -22,7 +22,7 @@ import { FileCursor, WIRE, WireError, type Tag } from "./wire.ts";
 
 export type { OnnxDim, OnnxExternalRef, OnnxIO, OnnxOpset, OnnxTensorIO } from "./io.ts";
 export { readOnnxIOFull } from "./read-io-full.ts";
-export { checkExternalData, checkOnnxAgainstSpec, type OnnxCheckWhere } from "./check.ts";
+export { checkEstablishedOutputs, checkExternalData, checkOnnxAgainstSpec, type OnnxCheckWhere } from "./check.ts";
 
 /** Statistics of one walk, for the benchmark. */
 export interface WalkStats {

@@ -1,10 +1,13 @@
 // Before anything is written: every branch's ONNX export is found inside the ONNX root, its I/O
 // read by the header walk (weights are never decoded) and compared with the spec, and its
-// external-data files checked. All problems of all branches are reported at once.
+// external-data files checked. Outputs the file leaves symbolic while its inputs are fixed get their
+// shape from ONNX Runtime (src/onnx/output-shapes.ts, cached by the file's hash) before they are
+// judged. All problems of all branches are reported at once.
 import { realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { UserError, type Problem } from "../errors.ts";
-import { checkExternalData, checkOnnxAgainstSpec, readOnnxIO, type OnnxIO } from "../onnx/read-io.ts";
+import { checkEstablishedOutputs, checkExternalData, checkOnnxAgainstSpec, readOnnxIO, type OnnxIO } from "../onnx/read-io.ts";
+import { OutputShapeCache } from "../onnx/output-shapes.ts";
 import type { Catalog, CatalogBranch } from "../spec/catalog.ts";
 import { branchSource } from "../spec/catalog.ts";
 import { formatFieldPath, type FieldPath } from "../spec/yaml.ts";
@@ -18,7 +21,12 @@ export interface ValidatedBranch {
   io: OnnxIO;
 }
 
-export async function validateExports(catalog: Catalog, branches: readonly CatalogBranch[], onnxRoot: string): Promise<ValidatedBranch[]> {
+export interface ValidateOptions {
+  /** Folder of the output-shape cache. @default defaultCacheDir() ($TRITON_DEPLOY_CACHE_DIR, $XDG_CACHE_HOME/triton-deploy, ~/.cache/triton-deploy) */
+  cacheDir?: string;
+}
+
+export async function validateExports(catalog: Catalog, branches: readonly CatalogBranch[], onnxRoot: string, opts: ValidateOptions = {}): Promise<ValidatedBranch[]> {
   const root = resolve(onnxRoot);
   const rootReal = await realpath(root).catch(() => undefined);
   if (!rootReal || !(await stat(rootReal)).isDirectory()) {
@@ -26,16 +34,18 @@ export async function validateExports(catalog: Catalog, branches: readonly Catal
   }
   const problems: Problem[] = [];
   const out: ValidatedBranch[] = [];
+  const shapes = await OutputShapeCache.load(opts.cacheDir);
   for (const cb of branches) {
-    const found = await validateBranch(catalog, cb, root, rootReal);
+    const found = await validateBranch(catalog, cb, root, rootReal, shapes);
     if (Array.isArray(found)) problems.push(...found);
     else out.push(found);
   }
+  await shapes.save();
   if (problems.length > 0) throw new UserError(problems);
   return out;
 }
 
-async function validateBranch(catalog: Catalog, cb: CatalogBranch, root: string, rootReal: string): Promise<ValidatedBranch | Problem[]> {
+async function validateBranch(catalog: Catalog, cb: CatalogBranch, root: string, rootReal: string, shapes: OutputShapeCache): Promise<ValidatedBranch | Problem[]> {
   const source = branchSource(catalog, cb);
   const specProblem = (path: FieldPath, message: string, hint: string): Problem =>
     source ? source.problem([...cb.fieldPath, ...path], message, hint) : { file: cb.specFile, message, hint };
@@ -57,13 +67,20 @@ async function validateBranch(catalog: Catalog, cb: CatalogBranch, root: string,
     throw e;
   }
   const specField = `${formatFieldPath(cb.fieldPath)}.onnx`;
-  const mismatches = checkOnnxAgainstSpec(io, cb.branch.onnx, { file: onnxFile, specFile: cb.specFile, field: specField }).map((p) => locate(p, source));
+  const where = { file: onnxFile, specFile: cb.specFile, field: specField };
+  const check = checkOnnxAgainstSpec(io, { ...cb.branch.onnx, contract: cb.branch.contract }, where);
   const external = await checkExternalData(io, onnxFile, root);
   for (const loc of new Set(io.externalData.map((r) => r.location))) {
     if (loc.split(/[\\/]/).includes("..")) {
       external.push({ file: onnxFile, field: "external_data.location", message: `external data "${loc}" lies outside the export's directory; in the repository it would land outside ${cb.models.onnx}/1/`, hint: "save the weights beside the .onnx file or below its directory" });
     }
   }
+  // ONNX Runtime is asked only about a file that is otherwise sound (its data there, its I/O agreeing).
+  if (check.problems.length + external.length === 0 && check.open.length > 0) {
+    const established = await shapes.establish(onnxFile, io.inputs).catch((e: unknown) => ({ failure: e instanceof Error ? e.message : String(e) }));
+    check.problems.push(...checkEstablishedOutputs(check.open, established, where));
+  }
+  const mismatches = check.problems.map((p) => locate(p, source));
   if (mismatches.length + external.length > 0) return [...mismatches, ...external];
   return { branch: cb, onnxFile, externalData: [...new Set(io.externalData.map((r) => r.location))].sort(), io };
 }

@@ -10,6 +10,7 @@ import type { ModelConfig } from "../config/index.ts";
 import type { Tensor, TensorData } from "../kserve/index.ts";
 import type { Backend } from "./backend.ts";
 import { LoadError } from "./model-dir.ts";
+import { onnxSessionOptions } from "./onnx-session-options.ts";
 import type { Signature, TensorSig } from "./signature.ts";
 
 type OrtType = ort.Tensor.Type;
@@ -31,17 +32,6 @@ function ortType(model: string, t: TensorSig): OrtType {
   return o as OrtType;
 }
 
-/** Config parameters ONNX Runtime understands (Triton's ORT backend names). */
-function sessionOptions(cfg: ModelConfig): ort.InferenceSession.SessionOptions {
-  const p = (k: string) => {
-    const v = cfg.parameters?.[k]?.string_value;
-    return v !== undefined && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : undefined;
-  };
-  const intra = p("intra_op_thread_count");
-  const inter = p("inter_op_thread_count");
-  return { executionProviders: ["cpu"], graphOptimizationLevel: "all", ...(intra ? { intraOpNumThreads: intra } : {}), ...(inter ? { interOpNumThreads: inter } : {}) };
-}
-
 function compareIo(model: string, role: "input" | "output", want: readonly TensorSig[], got: readonly ValueMeta[]): string[] {
   const problems: string[] = [];
   for (const w of want) {
@@ -54,7 +44,12 @@ function compareIo(model: string, role: "input" | "output", want: readonly Tenso
     if (m.type && dtype !== w.datatype) problems.push(`${role} '${w.name}': configuration says ${w.datatype}, the ONNX model has ${m.type}`);
     const shape = m.shape;
     if (shape && shape.length > 0) {
-      const mismatch = shape.length !== w.shape.length || shape.some((d, i) => typeof d === "number" && d >= 0 && w.shape[i] !== -1 && w.shape[i] !== d);
+      // Triton's ORT backend (onnxruntime_backend r24.08 src/onnxruntime_utils.cc CompareDimsSupported)
+      // lets a dynamic model dim (-1) through on inputs but compares outputs exactly, so an output dim
+      // ONNX Runtime still declares symbolic after optimizing fails the load against a fixed config dim.
+      const exact = role === "output";
+      const dim = (d: number | string) => (typeof d === "number" && d >= 0 ? d : -1);
+      const mismatch = shape.length !== w.shape.length || shape.some((d, i) => (exact || dim(d) !== -1) && dim(d) !== w.shape[i]);
       if (mismatch) problems.push(`${role} '${w.name}': configuration dims [${w.shape.join(",")}], the ONNX model [${shape.join(",")}]`);
     }
   }
@@ -79,9 +74,10 @@ export class OnnxBackend implements Backend {
   static async create(dir: string, version: string, model: string, cfg: ModelConfig, sig: Signature): Promise<OnnxBackend> {
     const file = join(dir, version, cfg.default_model_filename || "model.onnx");
     if (!existsSync(file)) throw new LoadError(`model '${model}' version ${version}: ${file} is missing`);
+    const options = onnxSessionOptions(model, cfg);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, sessionOptions(cfg));
+      session = await ort.InferenceSession.create(file, options);
     } catch (e) {
       throw new LoadError(`model '${model}' version ${version}: ONNX Runtime cannot load ${file}: ${e instanceof Error ? e.message : String(e)}`);
     }

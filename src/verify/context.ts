@@ -23,6 +23,8 @@ export interface VerifyContext {
   timeoutS: number;
   /** What a server that is not there most likely means where it is deployed (kubernetesDownHint). */
   downHint?: string;
+  /** Entry models (or branches) whose output may be constant on purpose (--accept-constant-output). */
+  acceptConstant?: ReadonlySet<string>;
 }
 
 /**

@@ -35,6 +35,8 @@ export interface VerifyOptions {
   junitFile?: string;
   /** Progress lines (one per step), e.g. to stderr. */
   progress?: (line: string) => void;
+  /** Entry models (or branch names) whose output may be constant, or the same for different inputs, on purpose. */
+  acceptConstantOutput?: readonly string[];
 }
 
 function reportPlan(plan: Plan): ReportPlan {
@@ -62,6 +64,7 @@ export async function verifyReady(o: VerifyOptions): Promise<VerifyReport> {
     step: "health",
     timeoutS: o.timeoutS,
     downHint: kubernetesDownHint(profile.spec.deployment.namespace),
+    acceptConstant: new Set(o.acceptConstantOutput ?? []),
   };
   if (o.onnxRoot) ctx.oracle = await FixtureOracle.load(selectedBranches(ctx), o.onnxRoot);
   const progress = o.progress ?? (() => {});

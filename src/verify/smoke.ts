@@ -1,15 +1,20 @@
 // Step 4: one or two inferences per entry model (the ensembles and direct models callers use) with
-// deterministic inputs; every output must have the spec's dtype and shape and finite values, and a
-// fixture's outputs must equal the fixture function's numbers.
+// deterministic inputs; every output must have the spec's dtype and shape and finite values, a
+// fixture's outputs must equal the fixture function's numbers, and a real model's outputs must
+// depend on its input (constant.ts) unless the model is accepted with --accept-constant-output.
 import { deterministicTensor } from "../fixtures/tensor.ts";
 import { clipTokenIds, syntheticPrompts } from "../pipeline/clip.ts";
 import { componentBranch, expectOutput, tensorOf, type ComponentBranch, type Tensor } from "../pipeline/tensor.ts";
 import type { TensorSpec } from "../spec/schema.ts";
+import { constantOutputProblem } from "./constant.ts";
 import type { Check } from "./report.ts";
 import { blocked, branchReady, checkedInfer, explain, selectedBranches, type CallLog, type VerifyContext } from "./context.ts";
 import type { StepOutcome } from "./steps.ts";
 
-/** Inferences per entry model, each with its own seed. */
+/** The verify-ready flag that accepts a real model whose output does not depend on its input. */
+export const ACCEPT_CONSTANT_FLAG = "--accept-constant-output";
+
+/** Inferences per entry model, each with its own seed (two different inputs: the constant-output check needs both). */
 export const SMOKE_SEEDS = [1, 2] as const;
 
 /**
@@ -30,18 +35,24 @@ async function smokeOne(ctx: VerifyContext, b: ComponentBranch): Promise<Check> 
   const t = performance.now();
   const log: CallLog = { calls: 0, exact: 0 };
   const infer = checkedInfer(ctx, log);
+  const answers: Tensor[][] = [];
   try {
     for (const seed of SMOKE_SEEDS) {
       const inputs = b.inputs.map((s, i) => smokeInput(s, seed * 10 + i));
       const outputs = await infer(b.entry, inputs, b.outputs.map((o) => o.name));
-      for (const spec of b.outputs) expectOutput(b.entry, outputs, spec);
+      answers.push(b.outputs.map((spec) => expectOutput(b.entry, outputs, spec)));
     }
   } catch (e) {
     return { name: b.entry, status: "fail", durationMs: performance.now() - t, message: explain(ctx, b.entry, e) };
   }
   const fixture = ctx.oracle.fixtureOf(b.entry);
-  const how = fixture ? `numbers equal fixture ${fixture.functionId}` : "dtype, shape, finite (no fixture: numbers not compared)";
-  return { name: b.entry, status: "pass", durationMs: performance.now() - t, message: `${log.calls} inferences; ${how}`, data: { calls: log.calls, exact: log.exact } };
+  const data = { calls: log.calls, exact: log.exact };
+  if (fixture) return { name: b.entry, status: "pass", durationMs: performance.now() - t, message: `${log.calls} inferences; numbers equal fixture ${fixture.functionId}`, data };
+  const constant = constantOutputProblem(b.entry, answers, ACCEPT_CONSTANT_FLAG);
+  const accepted = ctx.acceptConstant?.has(b.entry) || ctx.acceptConstant?.has(b.branch);
+  if (constant && !accepted) return { name: b.entry, status: "fail", durationMs: performance.now() - t, message: constant, data };
+  const how = constant ? `constant output accepted (${ACCEPT_CONSTANT_FLAG})` : "dtype, shape, finite, output changes with the input (no fixture: numbers not compared)";
+  return { name: b.entry, status: "pass", durationMs: performance.now() - t, message: `${log.calls} inferences; ${how}`, data };
 }
 
 export async function smokeStep(ctx: VerifyContext): Promise<StepOutcome> {
