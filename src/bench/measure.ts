@@ -2,6 +2,7 @@
 // `concurrency` requests in flight, each request's latency taken on its own. Throughput is the
 // successful requests over the wall time of the timed part. Transport-free: the caller passes the
 // request as a function, so tests can time anything.
+import { forEachLimited } from "../concurrency.ts";
 import { performance } from "node:perf_hooks";
 
 export interface LevelOptions {
@@ -106,15 +107,8 @@ export async function measureLevel(request: () => Promise<unknown>, o: LevelOpti
 }
 
 /** Runs `task` `total` times with at most `width` running at once. */
-async function pool(total: number, width: number, task: () => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < total) {
-      next++;
-      await task();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, total) }, worker));
+function pool(total: number, width: number, task: () => Promise<void>): Promise<void> {
+  return forEachLimited(Array.from({ length: total }), width, task);
 }
 
 function message(e: unknown): string {

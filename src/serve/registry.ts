@@ -9,6 +9,7 @@
 //   also unloads step models nobody asked for by name; the server stays ready after an unload;
 // - a load of an unchanged READY model is a no-op; a failed reload keeps the loaded version serving.
 // Loads and unloads happen one at a time; an unload waits for runs in flight.
+import { forEachLimited } from "../concurrency.ts";
 import { checkEnsemble, type ModelConfig } from "../config/index.ts";
 import { formatProblem } from "../errors.ts";
 import { ProtocolError, type ModelState, type RepositoryIndexEntry } from "../kserve/index.ts";
@@ -252,13 +253,9 @@ export class ModelRegistry {
       }
     }
     const plain = [...polled.values()].filter((p) => p.kind !== "ensemble");
-    let next = 0;
-    await Promise.all(Array.from({ length: Math.min(this.options.loadThreads ?? DEFAULT_LOAD_THREADS, plain.length) }, async () => {
-      while (next < plain.length) {
-        const p = plain[next++]!;
-        outcomes.set(p.name, await this.loadOne(p));
-      }
-    }));
+    await forEachLimited(plain, this.options.loadThreads ?? DEFAULT_LOAD_THREADS, async (p) => {
+      outcomes.set(p.name, await this.loadOne(p));
+    });
     const fresh = new Map([...polled.values()].filter((p) => p.kind === "ensemble").map((p) => [p.name, p]));
     for (const [name, o] of await this.refreshEnsembles(fresh)) if (!outcomes.has(name)) outcomes.set(name, o);
     return outcomes;
