@@ -66,7 +66,7 @@ await runCli(async () => {
       loadModels: plan.loadModels,
       extraArgs: [
         "--http-restricted-api", `model-repository:${header}=${key}`,
-        "--gpu", f.profile, "--specs", f.specs, "--model-load-thread-count", String(plan.onnxRuntime.modelLoadThreadCount),
+        "--gpu", f.profile, "--specs", f.specs, // loads as the plan tells Triton (--model-load-thread-count)
       ],
       readyTimeoutMs: 300_000,
       onLine: (l) => process.stdout.write(`  [serve-local] ${l}\n`),

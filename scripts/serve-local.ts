@@ -24,7 +24,7 @@ interface Flags {
   metricsPort: number;
   allowMetrics: boolean;
   metricsIntervalMs: number;
-  modelLoadThreadCount: number;
+  modelLoadThreadCount?: number;
   gpu?: string;
   specs: string;
   measured?: string;
@@ -75,7 +75,7 @@ const program = command("serve-local", "Serve a Triton model repository over KSe
   .option("--metrics-port <port>", `Prometheus metrics port (GET /metrics); 0 picks a free one (a line says which)`, port, DEFAULT_METRICS_PORT)
   .option("--allow-metrics <bool>", "serve metrics (false: no metrics endpoint)", bool, true)
   .option("--metrics-interval-ms <ms>", "GPU metrics refresh interval, as Triton's (the simulated card's gauge shows the most in use over each half interval)", positive, DEFAULT_METRICS_INTERVAL_MS)
-  .option("--model-load-thread-count <n>", "models loaded at once, as Triton's flag (the plan asks for 1 under its serial policy, so warm-ups do not meet)", positive, DEFAULT_LOAD_THREADS)
+  .option("--model-load-thread-count <n>", `models loaded at once, as Triton's flag (default ${DEFAULT_LOAD_THREADS}, as Triton; with --gpu, what the profile's plan tells Triton: 1 under the serial policy, so warm-ups do not meet)`, positive)
   .option("--gpu <profile>", "simulate that profile's GPU (VRAM, reserve): each ONNX Runtime model's memory accounted from the specs' estimates under its config's semantics; loads and runs that do not fit fail; nv_gpu_memory_* metrics; every figure simulated")
   .option("--specs <dir>", "with --gpu: the spec directory (profiles and estimates)", "model-specs")
   .option("--measured <file>", "with --gpu: measured VRAM per ONNX model (bench's measured-memory.json) instead of the estimates")
@@ -102,7 +102,9 @@ await runCli(async () => {
   if (!LOOPBACK.test(f.host)) process.stderr.write(`serve-local: warning: binding ${f.host}, not loopback: anyone who can reach this address can run and unload models\n`);
   if (f.measured && !f.gpu) throw new UserError({ field: "--measured", message: "--measured sets the simulated card's figures and needs --gpu PROFILE", hint: "add --gpu gpu-local (or another profile)" }, 2);
   const gpu = f.gpu ? await simulatedGpu({ specsDir: f.specs, profile: f.gpu, ...(f.measured ? { measuredFile: f.measured } : {}), metricsIntervalMs: f.metricsIntervalMs }) : undefined;
-  if (gpu) process.stdout.write(`serve-local: ${gpuStartLine(gpu, f.measured)}\n`);
+  // With a simulated card, load as that profile's deployment does (the stacks pass the plan's count).
+  const loadThreads = f.modelLoadThreadCount ?? gpu?.planLoadThreads ?? DEFAULT_LOAD_THREADS;
+  if (gpu) process.stdout.write(`serve-local: ${gpuStartLine(gpu, f.measured)}; loading ${loadThreads} model(s) at a time${f.modelLoadThreadCount === undefined ? ` as the ${gpu.card.spec.profile} plan tells Triton (--model-load-thread-count)` : ""}\n`);
   const server = await startServer({
     repo: f.repo,
     host: f.host,
@@ -112,7 +114,7 @@ await runCli(async () => {
     restrictedApis: f.httpRestrictedApi,
     exitOnError: f.exitOnError,
     metricsPort: f.allowMetrics ? f.metricsPort : null,
-    loadThreads: f.modelLoadThreadCount,
+    loadThreads,
     ...(gpu ? { gpu } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   }).catch(async (e: unknown) => {

@@ -203,9 +203,10 @@ describe("ONNX Runtime models the specs have no estimate for", () => {
 describe("the plan's repository without arena shrinkage on the simulated gpu-local card", () => {
   it("with warm-up: serve-local (--exit-on-error, Triton's default) exits at start-up naming the models that did not fit", async () => {
     const repo = await editedRepo(planRepo, "no-shrink", (cfg) => delete cfg.parameters![ARENA_SHRINKAGE]);
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "scripts/serve-local.ts"), "--repo", repo, "--port", "0", "--metrics-port", "0", "--gpu", "gpu-local", "--model-load-thread-count", "1", ...plan.loadModels.flatMap((m) => ["--load-model", m])], { cwd: REPO_ROOT, encoding: "utf8", timeout: 240_000 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "scripts/serve-local.ts"), "--repo", repo, "--port", "0", "--metrics-port", "0", "--gpu", "gpu-local", ...plan.loadModels.flatMap((m) => ["--load-model", m])], { cwd: REPO_ROOT, encoding: "utf8", timeout: 240_000 });
     expect(r.status, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/^serve-local: simulated GPU NVIDIA-GeForce-RTX-2060 \(--gpu gpu-local, GPU-simulated-gpu-local\): 6144 MiB, 1024 MiB reserved .*\(simulated\)$/m);
+    // --gpu loads as the profile's deployment does: one model at a time under the serial plan
+    expect(r.stdout).toMatch(/^serve-local: simulated GPU NVIDIA-GeForce-RTX-2060 \(--gpu gpu-local, GPU-simulated-gpu-local\): 6144 MiB, 1024 MiB reserved .*\(simulated\); loading 1 model\(s\) at a time as the gpu-local plan tells Triton \(--model-load-thread-count\)$/m);
     expect(r.stderr).toMatch(/^serve-local: failed to load 'raft_256_onnx': Invalid argument: failed to run warmup sample 'zero_data_at_contract_shapes': onnx runtime error 6: .*out of memory \(simulated\): needs 956 MiB, 532 MiB free/m);
     expect(r.stderr).toMatch(/creating server: failed to load all models: .*raft_256_onnx/);
     expect(r.stdout).not.toContain("listening on");

@@ -23,6 +23,7 @@ import type { ModelConfig } from "../config/index.ts";
 import { ortMemorySemantics } from "../config/ort-memory.ts";
 import type { Tensor } from "../kserve/index.ts";
 import { checkMeasured, loadMeasured } from "../plan/measured.ts";
+import { planOrtSettings } from "../plan/plan.ts";
 import { loadCatalog } from "../spec/catalog.ts";
 import { loadProfile } from "../spec/profile.ts";
 import type { Backend } from "./backend.ts";
@@ -63,6 +64,8 @@ export class SimulatedGpu {
     readonly card: GpuCard,
     private readonly estimates: ReadonlyMap<string, MemoryEstimate>,
     readonly metricsIntervalMs: number,
+    /** Models the profile's plan lets Triton load at once (--model-load-thread-count in the stacks). */
+    readonly planLoadThreads: number,
   ) {
     this.sampledMiB = card.usedMiB();
   }
@@ -184,5 +187,6 @@ async function folderBytes(dir: string): Promise<number> {
 export async function simulatedGpu(o: SimulatedGpuOptions): Promise<SimulatedGpu> {
   const [profile, catalog, measured] = await Promise.all([loadProfile(o.specsDir, o.profile), loadCatalog(o.specsDir), o.measuredFile ? loadMeasured(o.measuredFile) : undefined]);
   if (measured) checkMeasured(measured, catalog);
-  return new SimulatedGpu(new GpuCard(cardSpec(profile.spec)), catalogEstimates(catalog, measured), o.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS);
+  const loadThreads = planOrtSettings(profile.spec).modelLoadThreadCount;
+  return new SimulatedGpu(new GpuCard(cardSpec(profile.spec)), catalogEstimates(catalog, measured), o.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS, loadThreads);
 }
