@@ -7,7 +7,7 @@ import { buildTritonDeployment, DEFAULT_RESTRICTED_API, type DeploymentOptions }
 import { loadPlan } from "../src/plan/load.ts";
 import { formatPreflight } from "../src/preflight/format.ts";
 import { kubectl } from "../src/preflight/kubectl.ts";
-import { specHashes } from "../src/preflight/manifest.ts";
+import { specHashes } from "../src/repo/manifest.ts";
 import { folderFacts, runPreflight, type PreflightInput } from "../src/preflight/run.ts";
 import { readManifest } from "../src/repo/manifest.ts";
 

@@ -3,11 +3,8 @@
 // plan's load list; a repository that lacks a model the plan loads makes Triton exit at start-up
 // (--exit-on-error defaults to true), after the image pull, minutes into the deploy. Pure comparison;
 // reading the spec files is the one effect, kept apart.
-import { readFile } from "node:fs/promises";
 import type { LoadedPlan } from "../plan/load.ts";
-import { sha256Of } from "../repo/hash.ts";
 import type { Manifest } from "../repo/manifest.ts";
-import { displayPath, familySpecFiles } from "../spec/catalog.ts";
 
 export interface ExpectedRepository {
   profile: string;
@@ -36,13 +33,6 @@ export function manifestMismatches(m: Manifest, want: ExpectedRepository): strin
     const changed = [...names].filter((n) => m.origin.specs[n] !== want.specs![n]).sort();
     if (changed.length > 0) out.push(`spec files changed since: ${list(changed)}`);
   }
-  return out;
-}
-
-/** sha256 of every family spec file, keyed as synth-repo keys them in manifest.json. */
-export async function specHashes(specsDir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const f of await familySpecFiles(specsDir)) out[displayPath(f)] = sha256Of(await readFile(f));
   return out;
 }
 

@@ -4,7 +4,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { displayPath, familySpecFiles } from "../spec/catalog.ts";
 import { MANIFEST_FILE, type RepoOrigin } from "./files.ts";
+import { sha256Of } from "./hash.ts";
 
 export const ManifestFileSchema = z.object({ path: z.string(), size: z.number(), sha256: z.string(), model: z.string() });
 export type ManifestFile = z.infer<typeof ManifestFileSchema>;
@@ -48,4 +50,11 @@ export async function readManifest(repoDir: string): Promise<{ manifest: Manifes
   } catch {
     return undefined;
   }
+}
+
+/** sha256 of every family spec file, keyed by its display path: what manifest.json's origin.specs records. */
+export async function specHashes(specsDir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of await familySpecFiles(specsDir)) out[displayPath(f)] = sha256Of(await readFile(f));
+  return out;
 }

@@ -1,13 +1,12 @@
 // synth-repo as a library call: specs + ONNX root (+ an optional branch selection) → a validated,
 // atomically written Triton model repository. The steps are: load and check the catalog, check
 // every export, plan every file (pure), apply the plan. Nothing is written before all checks pass.
-import { readFile } from "node:fs/promises";
 import type { OrtSettings } from "../config/ort-memory.ts";
 import { UserError } from "../errors.ts";
-import { familySpecFiles, displayPath, loadCatalog, readyBranches, type Catalog, type CatalogBranch } from "../spec/catalog.ts";
+import { loadCatalog, readyBranches, type Catalog, type CatalogBranch } from "../spec/catalog.ts";
 import { applyRepoPlan, type ApplyOptions, type ApplyReport } from "./apply.ts";
 import type { RepoPlan } from "./files.ts";
-import { sha256Of } from "./hash.ts";
+import { specHashes } from "./manifest.ts";
 import { planRepository } from "./layout.ts";
 import type { PreprocessForm } from "./model-configs.ts";
 import { validateExports } from "./validate.ts";
@@ -45,9 +44,7 @@ export async function synthRepo(opts: SynthOptions): Promise<SynthResult> {
   const ready = selection.branches.filter((b) => b.branch.status === "ready");
   if (ready.length === 0) throw new UserError({ file: opts.specsDir, message: "no ready branch to put in the repository", hint: "mark a branch status: ready, or choose another profile" });
   const validated = await validateExports(catalog, ready, opts.onnxRoot);
-  const specs: Record<string, string> = {};
-  for (const f of await familySpecFiles(opts.specsDir)) specs[displayPath(f)] = sha256Of(await readFile(f));
-  const origin = { specs, profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
+  const origin = { specs: await specHashes(opts.specsDir), profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
   const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", ...(selection.settings ? { settings: selection.settings } : {}), origin });
   if (opts.dryRun) return { catalog, plan };
   const report = await applyRepoPlan(plan, opts.outDir, opts);
