@@ -31,6 +31,8 @@ export interface ApplyOptions {
   progress?: Progress;
   /** Called with the staged tree complete, just before the swap (tests use it to fail there). */
   beforeSwap?: (staging: string) => Promise<void> | void;
+  /** The repository's hash cache when the caller loaded it already (synth-repo hashes TensorRT exports before planning). */
+  hashCache?: HashCache;
 }
 
 export interface ApplyReport {
@@ -83,7 +85,7 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
     const notes = [...(opts.link ? [LINK_NOTE] : []), ...(await recoverInterrupted(paths))];
     const hadOld = await isRepositoryDir(out);
     const old = hadOld ? await readManifest(out) : undefined;
-    const cache = await HashCache.load(join(out, HASH_CACHE_FILE));
+    const cache = opts.hashCache ?? (await HashCache.load(join(out, HASH_CACHE_FILE)));
     const owned = new Map((old?.manifest.files ?? []).map((f) => [f.path, f]));
     const desired = await classify(plan, out, owned, cache, opts);
 

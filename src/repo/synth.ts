@@ -1,11 +1,15 @@
 // synth-repo as a library call: specs + ONNX root (+ an optional branch selection) → a validated,
 // atomically written Triton model repository. The steps are: load and check the catalog, check
 // every export, plan every file (pure), apply the plan. Nothing is written before all checks pass.
-import type { OrtSettings } from "../config/ort-memory.ts";
+import { join, resolve } from "node:path";
+import { DEFAULT_ORT_SETTINGS, type OrtSettings } from "../config/ort-memory.ts";
 import { UserError } from "../errors.ts";
 import { loadCatalog, readyBranches, type Catalog, type CatalogBranch } from "../spec/catalog.ts";
 import { applyRepoPlan, type ApplyOptions, type ApplyReport } from "./apply.ts";
-import type { RepoPlan } from "./files.ts";
+import { HASH_CACHE_FILE, type RepoPlan } from "./files.ts";
+import { HashCache } from "./hash.ts";
+import { exportFiles, runsTensorRt } from "./layout.ts";
+import { exportKey } from "../plan/engine-cache.ts";
 import { specHashes } from "./manifest.ts";
 import { planRepository } from "./layout.ts";
 import type { PreprocessForm } from "./model-configs.ts";
@@ -45,8 +49,16 @@ export async function synthRepo(opts: SynthOptions): Promise<SynthResult> {
   if (ready.length === 0) throw new UserError({ file: opts.specsDir, message: "no ready branch to put in the repository", hint: "mark a branch status: ready, or choose another profile" });
   const validated = await validateExports(catalog, ready, opts.onnxRoot);
   const origin = { specs: await specHashes(opts.specsDir), profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
-  const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", ...(selection.settings ? { settings: selection.settings } : {}), origin });
+  // Branches the plan runs with TensorRT key their engine cache by their export's content: hashed
+  // through the repository's hash cache (free when warm), which apply then reuses.
+  const hashCache = opts.hashCache ?? (await HashCache.load(join(resolve(opts.outDir), HASH_CACHE_FILE)));
+  const exportKeys = new Map<string, string>();
+  for (const v of validated.filter((x) => runsTensorRt(x, selection.settings ?? DEFAULT_ORT_SETTINGS))) {
+    const files = await Promise.all(exportFiles(v).map(async (f) => ({ path: f.path, sha256: (await hashCache.hash(f.source, opts.progress)).sha256 })));
+    exportKeys.set(v.branch.models.onnx, exportKey(files));
+  }
+  const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", ...(selection.settings ? { settings: selection.settings } : {}), exportKeys, origin });
   if (opts.dryRun) return { catalog, plan };
-  const report = await applyRepoPlan(plan, opts.outDir, opts);
+  const report = await applyRepoPlan(plan, opts.outDir, { ...opts, hashCache });
   return { catalog, plan, report };
 }
