@@ -75,9 +75,11 @@ describe("TensorRT engine caches keyed by the export's content", () => {
     const places = await cachePath(ws, "places365_resnet50_224_onnx");
     const raft = await cachePath(ws, "raft_384_onnx");
     expect(places).toMatch(/^\/var\/cache\/triton-deploy\/trt-engines\/places365_resnet50_224_onnx\/[0-9a-f]{16}$/);
+    const before = await snapshot(ws.out);
     const warm = await prod();
     expect(warm.report!.changed).toBe(false);
     expect(warm.report!.hashedBytes).toBe(0); // the keys came from the repository's hash cache
+    expect(await snapshot(ws.out)).toEqual(before); // nothing written, the hash cache's file included
     expect(await cachePath(ws, "places365_resnet50_224_onnx")).toBe(places);
     // "retrain" places365_resnet50_224 (weights inline in the .onnx): the same graph written to the same path with new weights
     const cb = findBranch(await loadCatalog(ws.specs), "places365_resnet50_224")!;

@@ -31,8 +31,11 @@ export interface ApplyOptions {
   progress?: Progress;
   /** Called with the staged tree complete, just before the swap (tests use it to fail there). */
   beforeSwap?: (staging: string) => Promise<void> | void;
-  /** The repository's hash cache when the caller loaded it already (synth-repo hashes TensorRT exports before planning). */
-  hashCache?: HashCache;
+  /**
+   * Hashes the caller took before applying (synth-repo hashes TensorRT exports to key their engine
+   * caches): merged into the repository's cache, so nothing is hashed twice, and counted in hashedBytes.
+   */
+  knownHashes?: HashCache;
 }
 
 export interface ApplyReport {
@@ -85,7 +88,9 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
     const notes = [...(opts.link ? [LINK_NOTE] : []), ...(await recoverInterrupted(paths))];
     const hadOld = await isRepositoryDir(out);
     const old = hadOld ? await readManifest(out) : undefined;
-    const cache = opts.hashCache ?? (await HashCache.load(join(out, HASH_CACHE_FILE)));
+    const cache = await HashCache.load(join(out, HASH_CACHE_FILE));
+    for (const [file, e] of Object.entries(opts.knownHashes?.toJSON().entries ?? {})) if (cache.lookup(file, e) !== e.sha256) cache.record(file, e, e.sha256);
+    const hashedBefore = opts.knownHashes?.hashedBytes ?? 0;
     const owned = new Map((old?.manifest.files ?? []).map((f) => [f.path, f]));
     const desired = await classify(plan, out, owned, cache, opts);
 
@@ -105,7 +110,7 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
       const manifest = manifestOf(plan, desired);
       if (old?.text === renderManifest(manifest)) {
         if (cache.changed) await writeAtomically(join(out, HASH_CACHE_FILE), cacheText(cache, desired, out));
-        return { ...report, hashedBytes: cache.hashedBytes, manifest };
+        return { ...report, hashedBytes: hashedBefore + cache.hashedBytes, manifest };
       }
     }
 
@@ -135,7 +140,7 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
     // linking the exports: re-key those whose contents are as hashed, then write the cache.
     for (const file of cachedPaths(desired, out)) await cache.refresh(file);
     await writeAtomically(join(out, HASH_CACHE_FILE), cacheText(cache, desired, out));
-    return { ...report, changed: true, removed, hashedBytes: cache.hashedBytes, manifest };
+    return { ...report, changed: true, removed, hashedBytes: hashedBefore + cache.hashedBytes, manifest };
   } finally {
     await release();
   }

@@ -49,16 +49,20 @@ export async function synthRepo(opts: SynthOptions): Promise<SynthResult> {
   if (ready.length === 0) throw new UserError({ file: opts.specsDir, message: "no ready branch to put in the repository", hint: "mark a branch status: ready, or choose another profile" });
   const validated = await validateExports(catalog, ready, opts.onnxRoot);
   const origin = { specs: await specHashes(opts.specsDir), profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
-  // Branches the plan runs with TensorRT key their engine cache by their export's content: hashed
-  // through the repository's hash cache (free when warm), which apply then reuses.
-  const hashCache = opts.hashCache ?? (await HashCache.load(join(resolve(opts.outDir), HASH_CACHE_FILE)));
+  // Branches the plan runs with TensorRT key their engine cache by their export's content, hashed
+  // through the repository's hash cache (free when warm); apply takes those hashes over.
+  const trt = validated.filter((x) => runsTensorRt(x, selection.settings ?? DEFAULT_ORT_SETTINGS));
   const exportKeys = new Map<string, string>();
-  for (const v of validated.filter((x) => runsTensorRt(x, selection.settings ?? DEFAULT_ORT_SETTINGS))) {
-    const files = await Promise.all(exportFiles(v).map(async (f) => ({ path: f.path, sha256: (await hashCache.hash(f.source, opts.progress)).sha256 })));
-    exportKeys.set(v.branch.models.onnx, exportKey(files));
+  let knownHashes: HashCache | undefined;
+  if (trt.length > 0) {
+    const cache = (knownHashes = await HashCache.load(join(resolve(opts.outDir), HASH_CACHE_FILE)));
+    for (const v of trt) {
+      const files = await Promise.all(exportFiles(v).map(async (f) => ({ path: f.path, sha256: (await cache.hash(f.source, opts.progress)).sha256 })));
+      exportKeys.set(v.branch.models.onnx, exportKey(files));
+    }
   }
   const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", ...(selection.settings ? { settings: selection.settings } : {}), exportKeys, origin });
   if (opts.dryRun) return { catalog, plan };
-  const report = await applyRepoPlan(plan, opts.outDir, { ...opts, hashCache });
+  const report = await applyRepoPlan(plan, opts.outDir, { ...opts, ...(knownHashes ? { knownHashes } : {}) });
   return { catalog, plan, report };
 }
