@@ -14,10 +14,14 @@ export function formatPlanTable(plan: Plan, startup?: StartupBudget): string {
   const o = plan.onnxRuntime;
   const head = `profile ${p.name} (${p.file}): ${p.gpu.product}, ${p.gpu.vramMiB} MiB - reserve ${p.reserveMiB} = budget ${plan.budgetMiB} MiB, policy ${p.policy}: ${o.formula} <= budget`;
   const tensorrt = plan.selected.filter((e) => e.accelerator).length;
+  const why = [
+    ...(o.modelLoadThreadCount === 1 ? ["one warm-up at a time, so start-up peaks do not add up"] : []),
+    ...(o.rateLimiter ? ["one GPU model runs at a time, so run peaks do not add up"] : []),
+  ];
   const configs = [
     `every ONNX Runtime config: parameters ${Object.entries(o.parameters).map(([k, v]) => `${k}: ${quote(v)}`).join(", ")} (cuDNN search ${o.cudnnConvAlgoSearch}${p.policy === "serial" ? ", arena shrinks after each run" : ", arenas keep their peaks"})`,
     `  and ${o.warmup}${o.rateLimiter ? `; every GPU instance holds the global rate-limiter resource ${o.rateLimiter.resource} (count 1)` : ""}`,
-    `tritonserver --model-load-thread-count=${o.modelLoadThreadCount}${o.rateLimiter ? ` ${o.rateLimiter.args.join(" ")}` : ""}${o.modelLoadThreadCount === 1 ? " (one warm-up at a time, so start-up peaks do not add up" : ""}${o.rateLimiter ? `${o.modelLoadThreadCount === 1 ? "; " : " ("}one GPU model runs at a time, so run peaks do not add up)` : o.modelLoadThreadCount === 1 ? ")" : ""}`,
+    `tritonserver ${[`--model-load-thread-count=${o.modelLoadThreadCount}`, ...(o.rateLimiter?.args ?? [])].join(" ")}${why.length > 0 ? ` (${why.join("; ")})` : ""}`,
     o.tensorrt
       ? `TensorRT on (profile tensorrt: true) for ${tensorrt} selected branches: each engine's context memory (its workspace) is held while loaded, so it is in the resident column; engines cached in ${ENGINE_CACHE_MOUNT}/<model>/<export key>`
       : "TensorRT off (profile tensorrt: false): ONNX Runtime's CUDA provider runs every branch; the specs' accelerator blocks are not written",
