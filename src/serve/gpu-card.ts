@@ -74,7 +74,7 @@ export interface Footprint {
   shrinks: boolean;
   /** GPU instances (0: CPU only, holds nothing). */
   instances: number;
-  /** One line, e.g. "resident 796 MiB (540 + 256 TensorRT context memory), +1400 MiB per run, given back after each run". */
+  /** One line, e.g. "resident 796 MiB (540 + 256 TensorRT context memory, held while loaded), +1400 MiB per run, given back after each run". */
   summary: string;
 }
 
@@ -87,8 +87,7 @@ export function footprint(e: MemoryEstimate, s: Pick<OrtMemorySemantics, "gpuIns
   if (instances === 0) return { residentMiB: 0, runPeakMiB: 0, shrinks: true, instances, summary: "CPU instances only: nothing on the GPU" };
   const trt = s.tensorrt && !e.tensorRtIncluded ? s.tensorrt.workspaceMiB : 0;
   const runPeakMiB = s.arenaExtendStrategy === "kNextPowerOfTwo" ? nextPowerOfTwo(e.peakMiB) : e.peakMiB;
-  const perInstance = e.residentMiB + trt;
-  const residentMiB = perInstance * instances;
+  const residentMiB = (e.residentMiB + trt) * instances;
   const parts = [
     `resident ${residentMiB} MiB${trt ? ` (${e.residentMiB} + ${trt} TensorRT context memory, held while loaded${instances > 1 ? `, per instance` : ""})` : ""}${instances > 1 ? ` (${instances} GPU instances)` : ""}`,
     `+${runPeakMiB} MiB per run${runPeakMiB !== e.peakMiB ? ` (${e.peakMiB} rounded up by kNextPowerOfTwo)` : ""}`,

@@ -157,10 +157,13 @@ class CardBackend implements Backend, InstanceBackend {
     return this.runOn(undefined, inputs, outputs);
   }
 
-  /** The same session, its runs accounted on one instance's arena (Triton warms each instance). */
+  /**
+   * The same session, its runs accounted on one instance's arena (Triton warms each instance). The
+   * view owns nothing: closing it leaves the session to this backend's close.
+   */
   onInstance(instance: ModelInstance): Backend {
     const gpuIndex = instance.kind === "gpu" ? instance.index : Number.POSITIVE_INFINITY;
-    return { kind: this.kind, run: (inputs, outputs) => this.runOn(gpuIndex, inputs, outputs), close: () => this.close() };
+    return { kind: this.kind, run: (inputs, outputs) => this.runOn(gpuIndex, inputs, outputs), close: async () => {} };
   }
 
   private async runOn(instance: number | undefined, inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
