@@ -209,6 +209,36 @@ describe("synth-repo on changes", () => {
     }
   });
 
+  it("an export rewritten in place during a run, old mtime restored, is not re-keyed as unchanged: the next run copies the new bytes", async () => {
+    // The run re-keys only the files whose ctime it moved itself (the repository's, by carrying them
+    // over); an export it did not touch keeps the key it was hashed with, so a ctime moved by
+    // someone else still means "hash again".
+    const w = await makeWorkspace();
+    try {
+      const data = join(w.onnxRoot, "midas", "midas_small_256.onnx.data");
+      const inRepo = join(w.out, "midas_256_onnx", "1", "midas_small_256.onnx.data");
+      const stamp = 1_700_000_000; // whole seconds, so restoring the mtime gives back exactly the same value
+      await utimes(data, stamp, stamp);
+      await w.synth();
+      const old = await readFile(data);
+      const next = Buffer.from(old.map((b) => b ^ 0x5a));
+      await w.editSpec("raft.yaml", "std: [0.5, 0.5, 0.5]", "std: [0.25, 0.25, 0.25]"); // a run that changes the tree
+      const changed = await w.synth({
+        beforeSwap: async () => {
+          await rewriteInPlace(data, next); // same size, same inode
+          await utimes(data, stamp, stamp);
+        },
+      });
+      expect(changed.report?.unchanged).toContain("midas_256_onnx/1/midas_small_256.onnx.data");
+      expect(await readFile(inRepo)).toEqual(old);
+      const again = await w.synth();
+      expect([...again.report!.cloned, ...again.report!.copied]).toEqual(["midas_256_onnx/1/midas_small_256.onnx.data"]);
+      expect(await readFile(inRepo)).toEqual(next);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
   it("an export that changes while it is being copied fails the run and leaves the repository as it was", async () => {
     const w = await makeWorkspace();
     try {

@@ -31,6 +31,8 @@ export interface ApplyOptions {
   progress?: Progress;
   /** Called with the staged tree complete, just before the swap (tests use it to fail there). */
   beforeSwap?: (staging: string) => Promise<void> | void;
+  /** Hashes of exports read earlier this run (the output-shape cache's), so none is read twice. */
+  knownHashes?: HashCache;
 }
 
 export interface ApplyReport {
@@ -47,6 +49,11 @@ export interface ApplyReport {
   removed: string[];
   /** Files the tool did not create, carried into the new tree untouched. */
   kept: string[];
+  /**
+   * Exports (absolute paths) the old or the new tree holds by hard link, whose ctime this run moved
+   * by linking or unlinking them: caches keyed on ctime re-key these (HashCache.refresh).
+   */
+  relinkedExports: string[];
   notes: string[];
   hashedBytes: number;
   manifest: Manifest;
@@ -59,6 +66,8 @@ interface Desired {
   sha256: string | undefined;
   size: number;
   status: Status;
+  /** The repository's file before this run was a hard link to the export. */
+  sharedBefore: boolean;
 }
 
 /** What placing files needs besides the file itself. */
@@ -84,6 +93,7 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
     const hadOld = await isRepositoryDir(out);
     const old = hadOld ? await readManifest(out) : undefined;
     const cache = await HashCache.load(join(out, HASH_CACHE_FILE));
+    if (opts.knownHashes) await cache.adopt(opts.knownHashes, plan.files.flatMap((f) => (f.kind === "source" ? [f.source] : [])));
     const owned = new Map((old?.manifest.files ?? []).map((f) => [f.path, f]));
     const desired = await classify(plan, out, owned, cache, opts);
 
@@ -130,10 +140,12 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
       stopSignals();
     }
     // Carrying files over by hard link (and removing the old tree) moved their ctime, and so did
-    // linking the exports: re-key those whose contents are as hashed, then write the cache.
-    for (const file of cachedPaths(desired, out)) await cache.refresh(file);
+    // linking an export or removing a link to it: re-key those whose contents are as hashed (and
+    // no other export: one whose ctime moved without the tool is checked by its hash), then write the cache.
+    const relinkedExports = desired.flatMap((d) => (d.file.kind === "source" && (d.sharedBefore || report.linked.includes(d.file.path)) ? [d.file.source] : []));
+    for (const file of [...desired.map((d) => join(out, d.file.path)), ...relinkedExports]) await cache.refresh(file);
     await writeAtomically(join(out, HASH_CACHE_FILE), cacheText(cache, desired, out));
-    return { ...report, changed: true, removed, hashedBytes: cache.hashedBytes, manifest };
+    return { ...report, changed: true, removed, relinkedExports, hashedBytes: cache.hashedBytes, manifest };
   } finally {
     await release();
   }
@@ -150,7 +162,7 @@ function manifestOf(plan: RepoPlan, desired: Desired[]): Manifest {
 type Tally = Omit<ApplyReport, "manifest">;
 
 function emptyTally(outDir: string, notes: string[]): Tally {
-  return { outDir, changed: false, written: [], cloned: [], copied: [], linked: [], unchanged: [], removed: [], kept: [], notes, hashedBytes: 0 };
+  return { outDir, changed: false, written: [], cloned: [], copied: [], linked: [], unchanged: [], removed: [], kept: [], relinkedExports: [], notes, hashedBytes: 0 };
 }
 
 async function isRepositoryDir(out: string): Promise<boolean> {
@@ -179,18 +191,19 @@ async function classify(plan: RepoPlan, out: string, owned: Map<string, Manifest
     if (file.kind === "content") {
       const size = file.content.length;
       const same = st?.isFile() && st.size === size && (st.mode & 0o777) === FILE_MODE && Buffer.from(file.content).equals(await readFile(target));
-      result.push({ file, sha256: sha256Of(file.content), size, status: !st ? "new" : same ? "unchanged" : "changed" });
+      result.push({ file, sha256: sha256Of(file.content), size, status: !st ? "new" : same ? "unchanged" : "changed", sharedBefore: false });
       continue;
     }
     const src = await stat(file.source);
     let sha256 = cache.lookup(file.source, src);
     if (!st && !sha256 && !opts.link) {
-      result.push({ file, sha256: undefined, size: src.size, status: "new" });
+      result.push({ file, sha256: undefined, size: src.size, status: "new", sharedBefore: false });
       continue;
     }
     sha256 ??= (await cache.hash(file.source, opts.progress)).sha256;
     const status: Status = !st ? "new" : (await sameExport(file, target, st, sha256, src.size, cache, opts)) ? "unchanged" : "changed";
-    result.push({ file, sha256, size: src.size, status });
+    const sharedBefore = !!st && st.isFile() && st.ino === src.ino && st.dev === src.dev;
+    result.push({ file, sha256, size: src.size, status, sharedBefore });
   }
   if (problems.length > 0) throw new UserError(problems);
   return result;
