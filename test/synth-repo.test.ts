@@ -239,6 +239,22 @@ describe("synth-repo on changes", () => {
     }
   });
 
+  it("makes the repository's missing parent folders 0755 under umask 077, so Triton's user can enter the mount", async () => {
+    const w = await makeWorkspace();
+    const umask = process.umask(0o077);
+    try {
+      const out = join(w.root, "deploy", "triton", "models");
+      await w.synth({ outDir: out });
+      for (const dir of [join(w.root, "deploy"), join(w.root, "deploy", "triton"), out]) expect((await stat(dir)).mode & 0o777, dir).toBe(DIR_MODE);
+      for (const f of await walk(out)) expect((await lstat(join(out, f))).mode & 0o777, f).toBe((await lstat(join(out, f))).isDirectory() ? DIR_MODE : FILE_MODE);
+      // a folder that was there already is the user's: its mode is left as it is
+      expect((await stat(w.root)).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(umask);
+      await w.cleanup();
+    }
+  });
+
   it("an export that changes while it is being copied fails the run and leaves the repository as it was", async () => {
     const w = await makeWorkspace();
     try {

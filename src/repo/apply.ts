@@ -4,8 +4,9 @@
 // so each ends with one link again). Exports are cloned (copy-on-write, reflink) where the filesystem
 // can, else copied, so the repository shares no bytes with them: an exporter that rewrites its file
 // in place cannot change what Triton serves. Hard links to the exports only when asked (`link`).
-// Every file the tool writes is 0644 and every folder 0755, whatever the export's mode or the
-// umask, so Triton's user (uid 1000 in the deployment) can read them.
+// Every file the tool writes is 0644 and every folder it makes 0755 (the repository's missing
+// parent folders too), whatever the export's mode or the umask, so Triton's user (uid 1000 in the
+// deployment) can reach and read them.
 import { constants } from "node:fs";
 import { chmod, copyFile, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -86,7 +87,7 @@ interface PlaceContext {
 export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyOptions = {}): Promise<ApplyReport> {
   const out = resolve(outDir);
   const paths: SwapPaths = { parent: dirname(out), base: basename(out), out };
-  await mkdir(paths.parent, { recursive: true });
+  await makeParents(paths.parent);
   const release = await acquireLock(paths);
   try {
     const notes = [...(opts.link ? [LINK_NOTE] : []), ...(await recoverInterrupted(paths))];
@@ -268,6 +269,19 @@ async function carryOver(from: string, to: string, rel: string, replaced: Set<st
     }
   }
   return kept;
+}
+
+/**
+ * Makes the repository's parent folder where it is missing, each folder made 0755 whatever the
+ * umask: the deployment mounts the parent, and Triton's user must be able to enter it.
+ */
+async function makeParents(parent: string): Promise<void> {
+  const first = await mkdir(parent, { recursive: true });
+  if (first === undefined) return;
+  for (let dir = parent; ; dir = dirname(dir)) {
+    await chmod(dir, DIR_MODE);
+    if (dir === first || dirname(dir) === dir) return;
+  }
 }
 
 /** Makes the folders of `rel` under `root` that are not there yet, each 0755 whatever the umask. */
