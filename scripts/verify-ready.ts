@@ -6,7 +6,7 @@ import { command, HEADER_FLAG, headerFlag, runCli, serverHeaders } from "../src/
 import { DEFAULT_RESOLUTIONS, parseResolution } from "../src/pipeline/frame.ts";
 import { HttpKServeServer } from "../src/verify/http.ts";
 import { verifyReady } from "../src/verify/run.ts";
-import { parseAcceptedConstant, type AcceptedConstant } from "../src/verify/constant.ts";
+import { parseAcceptedConstant } from "../src/verify/constant.ts";
 import { ACCEPT_CONSTANT_FLAG } from "../src/verify/smoke.ts";
 import { formatReportTable } from "../src/verify/table.ts";
 
@@ -68,9 +68,8 @@ await runCli(async () => {
     }
   });
 
-  let accepted: AcceptedConstant[];
   try {
-    accepted = parseAcceptedConstant(f.acceptConstantOutput);
+    parseAcceptedConstant(f.acceptConstantOutput); // step 4 reads the same list; a bad entry is bad usage before any request
   } catch (e) {
     usage(ACCEPT_CONSTANT_FLAG, (e as Error).message, `e.g. ${ACCEPT_CONSTANT_FLAG} midas_256 or ${ACCEPT_CONSTANT_FLAG} midas_256:OUTPUT__0 (comma-separated, or the flag repeated)`);
   }
@@ -84,7 +83,7 @@ await runCli(async () => {
     resolutions,
     timeoutS,
     ...(f.onnxRoot ? { onnxRoot: f.onnxRoot } : {}),
-    ...(accepted.length > 0 ? { acceptConstantOutput: accepted.map((a) => (a.output === undefined ? a.model : `${a.model}:${a.output}`)) } : {}),
+    acceptConstantOutput: f.acceptConstantOutput,
     ...(f.report ? { reportFile: f.report } : {}),
     ...(f.junit ? { junitFile: f.junit } : {}),
     ...(f.quiet ? {} : { progress: (line: string) => process.stderr.write(`verify-ready: ${line}\n`) }),

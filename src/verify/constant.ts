@@ -75,7 +75,7 @@ export function judgeConstantOutputs(model: string, answers: readonly (readonly 
   const [first, second] = answers;
   const verdict: ConstantVerdict = { constant: [], accepted: [] };
   if (!first || !second) return verdict;
-  const judged: { name: string; finding: string | undefined }[] = [];
+  const judged: (string | undefined)[] = [];
   for (const a of first) {
     const b = second.find((t) => t.name === a.name);
     if (!b) continue;
@@ -83,9 +83,9 @@ export function judgeConstantOutputs(model: string, answers: readonly (readonly 
       verdict.accepted.push(a.name);
       continue;
     }
-    judged.push({ name: a.name, finding: finding(a, b) });
+    judged.push(finding(a, b));
   }
-  const found = judged.flatMap((j) => (j.finding === undefined ? [] : [j.finding]));
+  const found = judged.filter((j) => j !== undefined);
   if (judged.length > 0 && found.length === judged.length) {
     const unknown = [...accept.outputs].filter((o) => !first.some((t) => t.name === o));
     const what = judged.length === 1 ? found[0]! : `no output depends on the input: ${found.join("; ")}`;
