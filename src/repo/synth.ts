@@ -1,8 +1,10 @@
 // synth-repo as a library call: specs + ONNX root (+ an optional branch selection) → a validated,
 // atomically written Triton model repository. The steps are: load and check the catalog, check
-// every export, plan every file (pure), apply the plan. Nothing is written before all checks pass.
+// every export, plan every file (pure), apply the plan. Nothing is written before all checks pass,
+// and a dry run writes nothing at all (not even the output-shape cache).
 import type { OrtSettings } from "../config/ort-memory.ts";
 import { UserError } from "../errors.ts";
+import { OutputShapeCache } from "../onnx/output-shapes.ts";
 import { loadCatalog, readyBranches, type Catalog, type CatalogBranch } from "../spec/catalog.ts";
 import { applyRepoPlan, type ApplyOptions, type ApplyReport } from "./apply.ts";
 import type { RepoPlan } from "./files.ts";
@@ -43,10 +45,22 @@ export async function synthRepo(opts: SynthOptions): Promise<SynthResult> {
   const selection = opts.select ? await opts.select(catalog) : { branches: readyBranches(catalog), profile: null };
   const ready = selection.branches.filter((b) => b.branch.status === "ready");
   if (ready.length === 0) throw new UserError({ file: opts.specsDir, message: "no ready branch to put in the repository", hint: "mark a branch status: ready, or choose another profile" });
-  const validated = await validateExports(catalog, ready, opts.onnxRoot);
+  const shapes = await OutputShapeCache.load();
+  const validated = await validateExports(catalog, ready, opts.onnxRoot, shapes).catch(async (e: unknown) => {
+    if (!opts.dryRun) await shapes.save(); // what ONNX Runtime established for the sound exports is kept
+    throw e;
+  });
   const origin = { specs: await specHashes(opts.specsDir), profile: selection.profile, ...(selection.plan === undefined ? {} : { plan: selection.plan }) };
   const plan = planRepository({ branches: validated, preprocess: opts.preprocess ?? "python", ...(selection.settings ? { settings: selection.settings } : {}), origin });
   if (opts.dryRun) return { catalog, plan };
-  const report = await applyRepoPlan(plan, opts.outDir, opts);
-  return { catalog, plan, report };
+  let report: ApplyReport;
+  try {
+    report = await applyRepoPlan(plan, opts.outDir, { ...opts, knownHashes: shapes.fileHashes });
+    // --link moved the ctime of the exports it linked: the shape cache re-keys them as the repository's cache does
+    await shapes.refresh(report.relinkedExports);
+  } finally {
+    await shapes.save();
+  }
+  // every byte read this run: the exports ONNX Runtime was asked about, and what the repository hashed
+  return { catalog, plan, report: { ...report, hashedBytes: report.hashedBytes + shapes.hashedBytes } };
 }
