@@ -9,6 +9,7 @@ import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { UserError } from "../src/errors.ts";
 import { buildTritonDeployment, DEFAULT_RESTRICTED_API, GRPC_RESTRICTED_PREFIX, MANIFEST_UNKNOWN, REPOSITORY_PARENT_MOUNT, type DeploymentOptions } from "../src/plan/deployment.ts";
 import { ENGINE_CACHE_MOUNT } from "../src/plan/engine-cache.ts";
@@ -341,6 +342,18 @@ describe("docs/deploy.md", () => {
     const r = localModel.rollout;
     expect(docs).toContain(`${formatDuration(r.progressDeadlineSeconds)} (${r.progressDeadlineSeconds} s);\nterraform waits ${r.timeoutMinutes.create} minutes`);
     for (const p of r.parts) expect(docs).toContain(`| ${formatDuration(p.seconds)} |`);
+  });
+
+  it("the prometheus-adapter rule names the autoscaler's metric and takes increase(), never delta(), of Triton's counters", async () => {
+    const docs = readFileSync("docs/deploy.md", "utf8");
+    const block = /```yaml\n(\s*rules:[\s\S]*?)```/.exec(docs)![1]!;
+    const rule = (parseYaml(block.replace(/^ {2}/gm, "")) as { rules: { name: { as: string }; metricsQuery: string }[] }).rules[0]!;
+    const scaled = build(await profileVariant("gpu-prod", [[["deployment", "autoscaling", "enabled"], true]]));
+    expect(rule.name.as).toBe(scaled.autoscaling!.metric);
+    // nv_inference_queue_duration_us and nv_inference_request_success are counters: delta() of a
+    // counter goes negative when a pod restarts; increase() (like rate()) handles the reset.
+    expect(rule.metricsQuery).not.toMatch(/\b(delta|idelta|deriv)\(/);
+    for (const counter of ["nv_inference_queue_duration_us", "nv_inference_request_success"]) expect(rule.metricsQuery).toMatch(new RegExp(`(increase|rate)\\(${counter}\\{`));
   });
 });
 

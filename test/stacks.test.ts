@@ -12,6 +12,7 @@ import { UserError } from "../src/errors.ts";
 import { ENGINE_CACHE_MOUNT } from "../src/plan/engine-cache.ts";
 import { loadPlan } from "../src/plan/load.ts";
 import { buildApp } from "../stacks/app.ts";
+import { INPUTS } from "../stacks/inputs.ts";
 import { writeManifest } from "./support/manifest.ts";
 
 // What a user may have exported while deploying; none of it may end up in synthesized files.
@@ -349,6 +350,16 @@ describe("stack inputs", () => {
     const accepted = await buildApp({ outdir: outdir(), env: { TRITON_STACKS: "gpu-prod", TRITON_PROD_MUTABLE_REPOSITORY: "true" } });
     expect(accepted.stacks.map((s) => s.node.id)).toEqual(["gpu-prod"]);
     expect(accepted.warnings).toContainEqual(expect.stringContaining("Triton reads s3://triton-models/prod in place (TRITON_PROD_MUTABLE_REPOSITORY=true, unsafe)"));
+  });
+
+  it("docs/deploy.md's inputs table lists every input, with its context key", () => {
+    const docs = readFileSync("docs/deploy.md", "utf8");
+    const table = docs.slice(docs.indexOf("### Inputs"), docs.indexOf("A bad value fails `cdktf synth`"));
+    for (const spec of Object.values(INPUTS)) {
+      const row = table.split("\n").find((l) => l.includes(`\`${spec.env}\``));
+      expect(row, spec.env).toBeDefined();
+      expect(row, spec.env).toContain(`\`${spec.context}\``);
+    }
   });
 
   it("warns (not fails) when the hostPath repository has no manifest on this machine: it may live only on the node", async () => {
