@@ -89,8 +89,8 @@ export function verifyStep(i: VerifyStepInput): VerifyStep {
  */
 function tunnel(kubectl: string, portForward: string, url: string, waitSeconds: number): string[] {
   const live = `${url}/v2/health/live`;
-  // Messages name the tunnel without kubectl's flags: a quoted context must not meet the echo's quotes.
   const probe = `node -e "fetch('${live}',{signal:AbortSignal.timeout(2000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`;
+  // Messages name the tunnel without kubectl's flags: a quoted context must not meet the echo's quotes.
   const exited = [
     "if ! kill -0 $tunnel 2>/dev/null; then",
     `  echo "verify-ready: kubectl ${portForward} exited: $(cat "$tunnel_log")" >&2`,
