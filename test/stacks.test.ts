@@ -394,7 +394,7 @@ describe("stack inputs", () => {
   });
 
   it("synth of gpu-prod by name, without its published prefix or the opt-out, exits 2 saying what to set", () => {
-    const env = { ...process.env, CDKTF_OUTDIR: outdir(), TRITON_STACKS: "gpu-prod" };
+    const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir(), TRITON_STACKS: "gpu-prod" };
     delete env.TRITON_PROD_REPOSITORY_DIR;
     delete env.TRITON_PROD_MUTABLE_REPOSITORY;
     const r = spawnSync(process.execPath, ["--import", "tsx", "stacks/main.ts"], { encoding: "utf8", env });
@@ -408,7 +408,7 @@ describe("stack inputs", () => {
 describe("the cdktf CLI", () => {
   it("`cdktf synth` runs the app from cdktf.json (no terraform init needed): gpu-local, and why gpu-prod was left out", () => {
     const out = outdir();
-    const env = { ...process.env, CHECKPOINT_DISABLE: "1" };
+    const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
     for (const k of ["TRITON_PROD_REPOSITORY_DIR", "TRITON_PROD_MUTABLE_REPOSITORY", "TRITON_STACKS"]) delete env[k];
     const r = spawnSync("npx", ["cdktf", "synth", "--output", out], { encoding: "utf8", env });
     expect(r.status, r.stderr).toBe(0);
