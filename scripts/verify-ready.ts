@@ -6,6 +6,7 @@ import { command, HEADER_FLAG, headerFlag, runCli, serverHeaders } from "../src/
 import { DEFAULT_RESOLUTIONS, parseResolution } from "../src/pipeline/frame.ts";
 import { HttpKServeServer } from "../src/verify/http.ts";
 import { verifyReady } from "../src/verify/run.ts";
+import { parseAcceptedConstant } from "../src/verify/constant.ts";
 import { ACCEPT_CONSTANT_FLAG } from "../src/verify/smoke.ts";
 import { formatReportTable } from "../src/verify/table.ts";
 
@@ -18,7 +19,7 @@ interface Flags {
   timeout: string;
   onnxRoot?: string;
   resolutions: string;
-  acceptConstantOutput?: string;
+  acceptConstantOutput: string[];
   quiet: boolean;
   header: Record<string, string>;
 }
@@ -33,7 +34,12 @@ const program = command("verify-ready", "The readiness gate: health, repository 
   .option("--timeout <seconds>", "budget for the whole run; every wait and request is bounded by what is left", "300")
   .option("--onnx-root <dir>", "ONNX root the repository was written from: fixture exports there are checked number for number")
   .option("--resolutions <list>", "comma-separated e2e resolutions: 240p … 2160p or WxH", DEFAULT_RESOLUTIONS.join(","))
-  .option(`${ACCEPT_CONSTANT_FLAG} <models>`, "comma-separated entry models (or branches) whose output may be constant, or the same for different inputs, on purpose; otherwise step 4 fails a real model that does that")
+  .option(
+    `${ACCEPT_CONSTANT_FLAG} <list>`,
+    "MODEL (an entry model or branch: all its outputs) or MODEL:OUTPUT that may be constant, or the same for different inputs, on purpose; comma-separated, repeatable. Step 4 fails a real model only when every output it judges is so",
+    (v: string, prev: string[]) => [...prev, v],
+    [] as string[],
+  )
   .option("--quiet", "no progress lines on stderr", false);
 
 function usage(field: string, message: string, hint: string): never {
@@ -62,6 +68,12 @@ await runCli(async () => {
     }
   });
 
+  try {
+    parseAcceptedConstant(f.acceptConstantOutput); // step 4 reads the same list; a bad entry is bad usage before any request
+  } catch (e) {
+    usage(ACCEPT_CONSTANT_FLAG, (e as Error).message, `e.g. ${ACCEPT_CONSTANT_FLAG} midas_256 or ${ACCEPT_CONSTANT_FLAG} midas_256:OUTPUT__0 (comma-separated, or the flag repeated)`);
+  }
+
   // The model-repository API may be restricted to a header (stacks/, post-deploy step): --header, or the environment.
   const server = new HttpKServeServer(f.url, { headers: serverHeaders(f.header) });
   const report = await verifyReady({
@@ -71,7 +83,7 @@ await runCli(async () => {
     resolutions,
     timeoutS,
     ...(f.onnxRoot ? { onnxRoot: f.onnxRoot } : {}),
-    ...(f.acceptConstantOutput ? { acceptConstantOutput: f.acceptConstantOutput.split(",").map((m) => m.trim()).filter(Boolean) } : {}),
+    acceptConstantOutput: f.acceptConstantOutput,
     ...(f.report ? { reportFile: f.report } : {}),
     ...(f.junit ? { junitFile: f.junit } : {}),
     ...(f.quiet ? {} : { progress: (line: string) => process.stderr.write(`verify-ready: ${line}\n`) }),

@@ -1,13 +1,15 @@
 // The cdktf app: two stacks over the same construct. gpu-local is the seed's workstation (repository
 // on the node, ClusterIP reached by kubectl port-forward, device plugin by Helm); gpu-prod reads an
-// immutable, versioned repository prefix from an object store and runs 2+ replicas behind a
-// PodDisruptionBudget and a NetworkPolicy. Inputs: stacks/inputs.ts.
+// immutable, versioned repository prefix from an object store and runs 2+ replicas, one per node,
+// behind a PodDisruptionBudget and a NetworkPolicy. cdktf synthesizes every stack of the app for any
+// command, so a gpu-prod that would read a mutable prefix is left out (with a warning) unless asked
+// for by name, where it is an error. Inputs: stacks/inputs.ts.
 import { relative, resolve } from "node:path";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider/index.js";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider/index.js";
 import { App, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { DEFAULT_RESTRICTED_API, type DeploymentOptions } from "../src/plan/deployment.ts";
+import { DEFAULT_RESTRICTED_API, inPlaceRepository, type DeploymentOptions } from "../src/plan/deployment.ts";
 import { UserError } from "../src/errors.ts";
 import { loadPlan, type LoadedPlan } from "../src/plan/load.ts";
 import { expectedRepository, manifestMismatches } from "../src/preflight/manifest.ts";
@@ -15,7 +17,7 @@ import { sha256Of } from "../src/repo/hash.ts";
 import { readManifest } from "../src/repo/manifest.ts";
 import type { RepositorySource } from "../src/spec/profile.ts";
 import { NvidiaDevicePlugin } from "./device-plugin.ts";
-import { flag, readInputs, type StackInputs } from "./inputs.ts";
+import { flag, readInputs, selectedStacks, type StackInputs } from "./inputs.ts";
 import { TritonServer } from "./triton-construct.ts";
 
 export interface TritonStackProps {
@@ -74,7 +76,10 @@ export interface BuiltApp {
   warnings: string[];
 }
 
-/** Loads the plans and builds both stacks; throws UserError on bad inputs. */
+/**
+ * Loads the plans and builds the stacks: those TRITON_STACKS names, else gpu-local, and gpu-prod when
+ * Triton would not read its object store in place. Throws UserError on bad inputs (exit 2).
+ */
 export async function buildApp(opts: BuildAppOptions = {}): Promise<BuiltApp> {
   const env = opts.env ?? process.env;
   const app = new App({ stackTraces: false, ...(opts.outdir ? { outdir: opts.outdir } : {}), ...(opts.context ? { context: opts.context } : {}) });
@@ -93,33 +98,52 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<BuiltApp> {
     ...(inputs.measuredFile ? { measuredFile: inputs.measuredFile } : {}),
   });
   const verify = flag(inputs.verify, true);
+  const selected = selectedStacks(inputs.stacks);
+  const stacks: TritonStack[] = [];
+  const skipped: string[] = [];
 
-  const local = await plannedFor(inputs, "gpu-local");
-  const localRepo = repositoryFor(local, inputs);
-  // gpu-local's repository usually sits on this machine (the node): its manifest names the pod annotation.
-  const localManifest = localRepo.kind === "hostPath" ? await manifestAt(localRepo.path, local) : { warnings: [] };
-  const localStack = new TritonStack(app, "gpu-local", {
-    planned: local,
-    options: { ...common("gpu-local"), repository: localRepo, ...(localManifest.sha256 ? { manifestSha256: localManifest.sha256 } : {}), ...(inputs.nodeHost ? { nodeHost: inputs.nodeHost } : {}) },
-    devicePlugin: flag(inputs.devicePlugin, true),
-    verify,
-    kube,
-    warnings: localManifest.warnings,
-  });
-
+  // gpu-prod first: whether it is built decides a warning gpu-local carries.
   const prodName = inputs.prodProfile ?? "gpu-prod";
-  const prod = await plannedFor(inputs, prodName);
-  // gpu-prod: the local copy that was published names the immutable prefix Triton reads.
-  const prodManifest = inputs.prodRepositoryDir ? await manifestAt(inputs.prodRepositoryDir, prod, "TRITON_PROD_REPOSITORY_DIR") : { warnings: [] };
-  const prodStack = new TritonStack(app, "gpu-prod", {
-    planned: prod,
-    options: { ...common("gpu-prod"), repository: repositoryFor(prod, inputs), ...(prodManifest.sha256 ? { manifestSha256: prodManifest.sha256 } : {}) },
-    devicePlugin: flag(inputs.devicePlugin, false),
-    verify,
-    kube,
-    warnings: prodManifest.warnings,
-  });
-  const stacks = [localStack, prodStack];
+  let prodStack: (() => TritonStack) | undefined;
+  if (!selected || selected.has("gpu-prod")) {
+    const prod = await plannedFor(inputs, prodName);
+    const prodRepo = repositoryFor(prod, inputs);
+    // The local copy that was published names the immutable prefix Triton reads.
+    const prodManifest = inputs.prodRepositoryDir ? await manifestAt(inputs.prodRepositoryDir, prod, "TRITON_PROD_REPOSITORY_DIR") : { warnings: [] };
+    const accept = flag(inputs.prodMutableRepository, false);
+    const inPlace = inPlaceRepository(prodRepo, prodManifest.sha256);
+    if (inPlace !== undefined && !accept && !selected) {
+      // Not asked for by name: leave it out rather than fail gpu-local's synth (cdktf synthesizes every stack).
+      skipped.push(`gpu-prod is not synthesized: Triton would read ${inPlace} in place, where a replica that starts during an upload reads a half-written repository. Publish under ${inPlace}/<version> and set TRITON_PROD_REPOSITORY_DIR to the published copy (docs/deploy.md, gpu-prod), or set TRITON_PROD_MUTABLE_REPOSITORY=true to accept that risk; TRITON_STACKS=gpu-prod makes this an error`);
+    } else {
+      prodStack = () => new TritonStack(app, "gpu-prod", {
+        planned: prod,
+        // "refuse" makes an unpublished prefix a UserError (exit 2) when gpu-prod was asked for by name.
+        options: { ...common("gpu-prod"), repository: prodRepo, mutableRepository: accept ? "accept" : "refuse", ...(prodManifest.sha256 ? { manifestSha256: prodManifest.sha256 } : {}) },
+        devicePlugin: flag(inputs.devicePlugin, false),
+        verify,
+        kube,
+        warnings: prodManifest.warnings,
+      });
+    }
+  }
+
+  if (!selected || selected.has("gpu-local")) {
+    const local = await plannedFor(inputs, "gpu-local");
+    const localRepo = repositoryFor(local, inputs);
+    // gpu-local's repository usually sits on this machine (the node): its manifest names the pod annotation.
+    const localManifest = localRepo.kind === "hostPath" ? await manifestAt(localRepo.path, local) : { warnings: [] };
+    stacks.push(new TritonStack(app, "gpu-local", {
+      planned: local,
+      options: { ...common("gpu-local"), repository: localRepo, ...(localManifest.sha256 ? { manifestSha256: localManifest.sha256 } : {}), ...(inputs.nodeHost ? { nodeHost: inputs.nodeHost } : {}) },
+      devicePlugin: flag(inputs.devicePlugin, true),
+      verify,
+      kube,
+      // cdktf prints a stack's annotations only: the skipped stack's reason travels with gpu-local.
+      warnings: [...localManifest.warnings, ...skipped],
+    }));
+  }
+  if (prodStack) stacks.push(prodStack());
   return { app, stacks, warnings: stacks.flatMap((s) => [...s.inputWarnings, ...s.triton.model.warnings]) };
 }
 

@@ -13,6 +13,10 @@ interface InputSpec {
   check?: { test: (v: string) => boolean; expected: string };
 }
 
+/** The stacks the app can build, by id (what `cdktf deploy <stack>` names). */
+export const STACK_IDS = ["gpu-local", "gpu-prod"] as const;
+export type StackId = (typeof STACK_IDS)[number];
+
 const k8sName = { test: (v: string) => K8S_NAME_PATTERN.test(v), expected: "a Kubernetes name (lower-case letters, digits, '-')" };
 const bool = { test: (v: string) => /^(true|false|1|0)$/.test(v), expected: "true or false" };
 
@@ -27,6 +31,8 @@ export const INPUTS = {
   storeSecret: { env: "TRITON_STORE_SECRET", context: "storeSecret", description: "gpu-prod: Secret with the object-store credentials", check: k8sName },
   prodProfile: { env: "TRITON_PROD_PROFILE", context: "prodProfile", description: "profile of the gpu-prod stack (default gpu-prod)" },
   prodRepositoryDir: { env: "TRITON_PROD_REPOSITORY_DIR", context: "prodRepositoryDir", description: "gpu-prod: local copy of the repository you published; its manifest.json names the immutable prefix Triton reads" },
+  prodMutableRepository: { env: "TRITON_PROD_MUTABLE_REPOSITORY", context: "prodMutableRepository", description: "gpu-prod: true to let Triton read the object store's base URL in place, without TRITON_PROD_REPOSITORY_DIR (unsafe: a replica that starts during an upload reads a half-written repository)", check: bool },
+  stacks: { env: "TRITON_STACKS", context: "stacks", description: `stacks to synthesize, comma-separated (${STACK_IDS.join(", ")}); default: gpu-local, and gpu-prod when its repository prefix is known (TRITON_PROD_REPOSITORY_DIR) or accepted (TRITON_PROD_MUTABLE_REPOSITORY=true)`, check: { test: (v: string) => v.split(",").every((s) => (STACK_IDS as readonly string[]).includes(s.trim())), expected: `a comma-separated list of ${STACK_IDS.join(", ")}` } },
   nodeHost: { env: "TRITON_NODE_HOST", context: "nodeHost", description: "gpu-local: host the NodePort is reached on (default localhost)", check: { test: (v: string) => /^[A-Za-z0-9.:[\]-]+$/.test(v), expected: "a host name or IP address" } },
   devicePlugin: { env: "TRITON_DEVICE_PLUGIN", context: "devicePlugin", description: "install the NVIDIA device plugin with GFD through Helm (default: true for gpu-local, false for gpu-prod)", check: bool },
   gpuWait: { env: "TRITON_GPU_WAIT", context: "gpuWait", description: "wait (npm run preflight -- --wait) for a node with an allocatable, labelled GPU before creating the Deployment (default true)", check: bool },
@@ -58,4 +64,9 @@ export function readInputs(env: Readonly<Record<string, string | undefined>>, co
 
 export function flag(v: string | undefined, fallback: boolean): boolean {
   return v === undefined ? fallback : v === "true" || v === "1";
+}
+
+/** The stacks TRITON_STACKS names, or undefined when it is not set (the app's default choice). */
+export function selectedStacks(v: string | undefined): ReadonlySet<StackId> | undefined {
+  return v === undefined ? undefined : new Set(v.split(",").map((s) => s.trim() as StackId));
 }

@@ -12,7 +12,7 @@ import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disrup
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
 import { Annotations, DataResource, TerraformOutput, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { ANNOTATIONS, buildTritonDeployment, TRITON_PORTS, type DeploymentOptions, type HttpProbe, type TritonDeployment, type Volume } from "../src/plan/deployment.ts";
+import { ANNOTATIONS, buildTritonDeployment, TRITON_PORTS, type DeploymentOptions, type EnvVar, type HttpProbe, type RequiredSecret, type TritonDeployment, type Volume } from "../src/plan/deployment.ts";
 import type { DeployStep } from "../src/plan/post-deploy.ts";
 import type { Plan } from "../src/plan/plan.ts";
 import type { LoadedProfile } from "../src/spec/profile.ts";
@@ -40,16 +40,17 @@ export class TritonServer extends Construct {
 
   constructor(scope: Construct, id: string, props: TritonServerProps) {
     super(scope, id);
-    const m = (this.model = buildTritonDeployment(props.plan, props.profile, props.options));
+    // A stack deploys: an object store's mutable base is refused unless the caller accepted it.
+    const m = (this.model = buildTritonDeployment(props.plan, props.profile, { mutableRepository: "refuse", ...props.options }));
     for (const w of [...(props.warnings ?? []), ...m.warnings]) Annotations.of(this).addWarning(w);
     const metadata = { name: m.name, namespace: m.namespace, labels: m.labels };
 
-    // A missing Secret fails `terraform plan` with the command that creates it, not a pod in
-    // CreateContainerConfigError. (A data source keeps what it read in the state, as every
-    // terraform state does: keep state where secrets belong.)
+    // A missing Secret, or one without a key the pod reads, fails `terraform plan` with the command
+    // that creates it, not a pod in CreateContainerConfigError. (A data source keeps what it read in
+    // the state, as every terraform state does: keep state where secrets belong.)
     const secrets = m.requiredSecrets.map((s, i) => new DataKubernetesSecretV1(this, `secret-${i}`, {
       metadata: { name: s.name, namespace: m.namespace },
-      lifecycle: { postcondition: [{ condition: `\${coalesce(self.type, "-") != "-"}`, errorMessage: `Secret ${m.namespace}/${s.name} (${s.purpose}) does not exist; create it: ${s.fix}` }] },
+      lifecycle: { postcondition: secretPostconditions(m.namespace, s) },
     }));
 
     // helm's wait returns before NFD and GFD have labelled the node: wait for the GPU first.
@@ -94,8 +95,8 @@ export class TritonServer extends Construct {
             },
             affinity: {
               nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerm: [{ matchExpressions: m.nodeAffinity }] } },
-              ...(m.spreadAcrossNodes
-                ? { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: [{ matchLabels: m.labels }] } }] } }
+              ...(m.onePodPerNode
+                ? { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: [{ matchLabels: m.labels }] }] } }
                 : {}),
             },
             toleration: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
@@ -105,14 +106,14 @@ export class TritonServer extends Construct {
                 name: "tritonserver",
                 image: m.image,
                 args: m.args,
-                env: m.env.map((e) => (e.secretKeyRef ? { name: e.name, valueFrom: { secretKeyRef: { name: e.secretKeyRef.name, key: e.secretKeyRef.key } } } : { name: e.name, value: e.value ?? "" })),
+                env: m.env.map(envVar),
                 envFrom: m.envFromSecrets.map((name) => ({ secretRef: { name } })),
                 port: m.ports.map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: "TCP" })),
                 livenessProbe: probe(m.probes.liveness),
                 readinessProbe: probe(m.probes.readiness),
                 startupProbe: probe(m.probes.startup),
                 resources: { requests: m.resources.requests, limits: m.resources.limits },
-                volumeMount: m.mounts.map((v) => ({ name: v.volume, mountPath: v.mountPath, readOnly: v.readOnly })),
+                volumeMount: m.mounts.map((v) => ({ name: v.volume, mountPath: v.mountPath, readOnly: v.readOnly, ...(v.subPathExpr ? { subPathExpr: v.subPathExpr } : {}) })),
                 securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
               },
             ],
@@ -200,6 +201,30 @@ export class TritonServer extends Construct {
 
 function localExec(s: DeployStep) {
   return { type: "local-exec" as const, command: s.command, interpreter: s.interpreter, workingDir: s.workingDir, environment: s.environment };
+}
+
+/**
+ * What `terraform plan` checks on a Secret the pod reads. terraform-provider-kubernetes v2.38's
+ * kubernetes_secret_v1 data source (kubernetes/data_source_kubernetes_secret_v1.go) leaves `type`
+ * and `data` unset when the Secret is missing, and otherwise puts every key into `data` (all but
+ * those the config lists under `binary_data`, which we never do). `data` is sensitive; Terraform
+ * unmarks a condition's result (internal/terraform/eval_conditions.go), and the messages name keys,
+ * never values. A key must be there and non-empty, as preflight's checkSecret requires.
+ */
+export function secretPostconditions(namespace: string, s: RequiredSecret): { condition: string; errorMessage: string }[] {
+  const exists = `coalesce(self.type, "-") != "-"`;
+  const keys = s.keys.map((k) => `lookup(coalesce(self.data, {}), "${k}", "") != ""`).join(" && ");
+  return [
+    { condition: `\${${exists}}`, errorMessage: `Secret ${namespace}/${s.name} (${s.purpose}) does not exist; create it: ${s.fix}` },
+    // Only when it exists, so a missing Secret gets one message.
+    { condition: `\${!(${exists}) || (${keys})}`, errorMessage: `Secret ${namespace}/${s.name} (${s.purpose}) lacks a key the pod reads, or it is empty: it needs ${s.keys.join(", ")}; recreate it: kubectl -n ${namespace} delete secret ${s.name}; ${s.fix}` },
+  ];
+}
+
+function envVar(e: EnvVar) {
+  if (e.secretKeyRef) return { name: e.name, valueFrom: { secretKeyRef: { name: e.secretKeyRef.name, key: e.secretKeyRef.key } } };
+  if (e.fieldPath) return { name: e.name, valueFrom: { fieldRef: { fieldPath: e.fieldPath } } };
+  return { name: e.name, value: e.value ?? "" };
 }
 
 function probe(p: HttpProbe) {

@@ -4,15 +4,16 @@
 // weights in a 0600 external-data file, and a symbolic input dim. synth-repo accepts the first once
 // ONNX Runtime has established the shape (cached by the file's hash), never copies or inlines the
 // data, and keeps refusing the last with hints that work.
-import { chmod, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.ts";
 import { attr, f32, i64, writeOnnxModel, type OnnxModelSpec } from "../src/onnx/build.ts";
-import { OutputShapeCache } from "../src/onnx/output-shapes.ts";
+import { ORT_VERSION, OutputShapeCache } from "../src/onnx/output-shapes.ts";
 import { readOnnxIO } from "../src/onnx/read-io.ts";
-import { makeWorkspace, snapshot, type Workspace } from "./support/synth-workspace.ts";
+import { makeWorkspace, REPO_ROOT, snapshot, type Workspace } from "./support/synth-workspace.ts";
 
 let cacheDir: string;
 beforeAll(async () => {
@@ -82,7 +83,8 @@ describe("symbolic output dims with fixed inputs (torch's TorchScript exporter)"
     const exportsBefore = await snapshot(join(ws.onnxRoot, "midas"));
     const { report } = await ws.synth();
     expect(report!.written).toContain("midas_256_onnx/config.pbtxt");
-    expect([...report!.linked, ...report!.copied]).toEqual(expect.arrayContaining(["midas_256_onnx/1/model.onnx", "midas_256_onnx/1/midas_small_256.onnx.data"]));
+    // cloned where the filesystem can, copied where it cannot (the default never links)
+    expect([...report!.cloned, ...report!.copied]).toEqual(expect.arrayContaining(["midas_256_onnx/1/model.onnx", "midas_256_onnx/1/midas_small_256.onnx.data"]));
     expect(await snapshot(join(ws.onnxRoot, "midas")), "nothing written beside the export, nothing rewritten").toEqual(exportsBefore);
     // The config keeps the spec's fixed dims, as Triton needs them.
     expect(await readFile(join(ws.out, "midas_256_onnx", "config.pbtxt"), "utf8")).toMatch(/name: "depth"\n\s*data_type: TYPE_FP32\n\s*dims: \[ 1, 256, 256 \]/);
@@ -131,14 +133,15 @@ describe("symbolic output dims with fixed inputs (torch's TorchScript exporter)"
     // a dim ORT leaves symbolic after optimizing reaches it as -1 and fails the load against the config's 256.
     ws = await makeWorkspace();
     await writeExport(ws, {
-      opset: 17,
+      opset: 18,
       inputs: [{ name: "input", dtype: "FP32", dims: [1, 3, S, S] }],
       outputs: [{ name: "depth", dtype: "FP32", dims: ["Reshapedepth_dim_0", "Reshapedepth_dim_0", "Reshapedepth_dim_2"] }],
-      initializers: [f32("scale", [1], [1]), i64("base", [3], [1, S, S])],
+      initializers: [f32("scale", [1], [1]), i64("base", [3], [1, S, S]), i64("channel_axis", [1], [1])],
       externalData: { location: "midas_small_256.onnx.data" },
       nodes: [
         // The target shape depends on the input's values (zero at the probe), so no optimizer can fold it.
-        { op: "ReduceMean", inputs: ["input"], outputs: ["mean"], attributes: { axes: attr.ints([1]), keepdims: attr.int(0) } },
+        // Opset 18: ReduceMean takes its axes as an input, no longer as an attribute.
+        { op: "ReduceMean", inputs: ["input", "channel_axis"], outputs: ["mean"], attributes: { keepdims: attr.int(0) } },
         { op: "Mul", inputs: ["mean", "scale"], outputs: ["scaled"] },
         { op: "ReduceMin", inputs: ["input"], outputs: ["lowest"], attributes: { keepdims: attr.int(0) } },
         { op: "Cast", inputs: ["lowest"], outputs: ["zero"], attributes: { to: attr.int(7) } },
@@ -158,7 +161,7 @@ describe("symbolic output dims with fixed inputs (torch's TorchScript exporter)"
   it("a model ONNX Runtime cannot run on zero inputs is refused with what ONNX Runtime said", async () => {
     ws = await makeWorkspace();
     await writeExport(ws, {
-      opset: 17,
+      opset: 18,
       inputs: [{ name: "input", dtype: "FP32", dims: [1, 3, S, S] }],
       outputs: [{ name: "depth", dtype: "FP32", dims: ["n", "h", "w"] }],
       initializers: [f32("scale", [1], [1]), i64("shape", [3], [1, 7, 9])],
@@ -172,6 +175,106 @@ describe("symbolic output dims with fixed inputs (torch's TorchScript exporter)"
     expect(e.problems).toHaveLength(1);
     expect(e.message).toMatch(/branches\[0\]\.onnx\.outputs\[0\]\.dims: "depth": the file declares \[n, h, w\], and ONNX Runtime could not establish the shape from the fixed inputs: /);
     expect(e.problems[0]!.hint).toMatch(/set the output dims in the file, weights untouched: python3 -c .*load_external_data=False/);
+  });
+});
+
+describe("an export ONNX Runtime cannot load", () => {
+  it("is refused with ONNX Runtime's words and no set-dims command: fixed dims would not make it load, in Triton either", async () => {
+    ws = await makeWorkspace();
+    // opset 18, weights in external data, an operator no runtime implements: fixed input, symbolic output
+    await writeExport(ws, {
+      ...squeezedDepth(),
+      nodes: [
+        { op: "Conv", inputs: ["input", "head.weight", "head.bias"], outputs: ["head"], attributes: { kernel_shape: attr.ints([1, 1]) } },
+        { op: "DepthHeadThatNoRuntimeHas", inputs: ["head", "axes"], outputs: ["depth"] },
+      ],
+    });
+    const e = await refusal(ws);
+    expect(e.problems).toHaveLength(1);
+    const [p] = e.problems;
+    expect(p!.field).toBe("branches[0].onnx.file");
+    expect(e.message).toMatch(/midas\.yaml:\d+:\d+ branches\[0\]\.onnx\.file: ONNX Runtime cannot load the export \(asked to establish the open output dims of "depth" \[Squeezedepth_dim_0, Squeezedepth_dim_0, Squeezedepth_dim_2\]\): .*DepthHeadThatNoRuntimeHas/);
+    expect(p!.hint).toMatch(/^Triton's ONNX Runtime backend would not load it either, whatever its dims say: .*onnxruntime-node \d+\.\d+\.\d+ here.*ort\.InferenceSession\('.*midas_small_256\.onnx'\)"$/);
+    expect(p!.hint).not.toMatch(/set the output dims|load_external_data|dim_value/);
+    // a file that loads but cannot run keeps the set-dims fix: see "a model ONNX Runtime cannot run on zero inputs"
+  });
+});
+
+describe("the output-shape cache", () => {
+  const cacheFile = (dir: string) => join(dir, "onnx-output-shapes.json");
+  async function withCacheDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(tmpdir(), "td-shape-cache-own-"));
+    const before = process.env.TRITON_DEPLOY_CACHE_DIR;
+    process.env.TRITON_DEPLOY_CACHE_DIR = dir;
+    try {
+      return await fn(dir);
+    } finally {
+      process.env.TRITON_DEPLOY_CACHE_DIR = before;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("keeps answers only for the onnxruntime-node version that gave them", async () => {
+    ws = await makeWorkspace();
+    await writeExport(ws, squeezedDepth());
+    const io = await readOnnxIO(midasFile(ws));
+    await withCacheDir(async (dir) => {
+      const cold = await OutputShapeCache.load(dir);
+      await cold.establish(midasFile(ws!), io.inputs);
+      await cold.save();
+      const saved = JSON.parse(await readFile(cacheFile(dir), "utf8")) as { onnxruntime: string };
+      expect(saved.onnxruntime).toBe(ORT_VERSION);
+      expect(ORT_VERSION).toBe(JSON.parse(await readFile(join(REPO_ROOT, "node_modules", "onnxruntime-node", "package.json"), "utf8")).version);
+      await writeFile(cacheFile(dir), JSON.stringify({ ...saved, onnxruntime: "1.0.0" }));
+      const other = await OutputShapeCache.load(dir);
+      await other.establish(midasFile(ws!), io.inputs);
+      expect(other.probes, "an answer from another ONNX Runtime is asked again").toBe(1);
+      expect(other.hashedBytes, "the file's hash is still good").toBe(0);
+    });
+  });
+
+  it("a dry run asks ONNX Runtime but writes no cache", async () => {
+    ws = await makeWorkspace();
+    await writeExport(ws, squeezedDepth());
+    await withCacheDir(async (dir) => {
+      await ws!.synth({ dryRun: true });
+      expect(existsSync(cacheFile(dir))).toBe(false);
+      await expect(ws!.synth({ dryRun: true, outDir: join(ws!.root, "never") })).resolves.toBeDefined();
+      expect(existsSync(cacheFile(dir))).toBe(false);
+      await ws!.synth();
+      expect(existsSync(cacheFile(dir))).toBe(true);
+    });
+  });
+
+  it("counts its hashing in hashedBytes, and the repository adopts its hashes: a cold run reads each export once", async () => {
+    ws = await makeWorkspace();
+    await writeExport(ws, squeezedDepth());
+    await withCacheDir(async () => {
+      const { plan, report } = await ws!.synth();
+      const sources = plan.files.flatMap((f) => (f.kind === "source" ? [f.source] : []));
+      let total = 0;
+      for (const f of sources) total += (await stat(f)).size;
+      expect(report!.hashedBytes).toBe(total);
+      expect((await ws!.synth()).report).toMatchObject({ changed: false, hashedBytes: 0 });
+    });
+  });
+
+  it("with --link, linking moves the export's ctime without making the next run hash it again", async () => {
+    ws = await makeWorkspace();
+    await writeExport(ws, squeezedDepth());
+    await withCacheDir(async (dir) => {
+      const first = await ws!.synth({ link: true });
+      expect(first.report!.linked).toContain("midas_256_onnx/1/model.onnx");
+      const shapesFile = await stat(cacheFile(dir));
+      const warm = await ws!.synth({ link: true });
+      expect(warm.report).toMatchObject({ changed: false, hashedBytes: 0 });
+      expect((await stat(cacheFile(dir))).mtimeMs, "nothing new to remember").toBe(shapesFile.mtimeMs);
+      // a change of the tree re-links (carry-over link, old tree removed): still nothing hashed after it
+      await ws!.editSpec("raft.yaml", "std: [0.5, 0.5, 0.5]", "std: [0.25, 0.25, 0.25]");
+      const changed = await ws!.synth({ link: true });
+      expect(changed.report!.changed).toBe(true);
+      expect((await ws!.synth({ link: true })).report).toMatchObject({ changed: false, hashedBytes: 0 });
+    });
   });
 });
 

@@ -4,14 +4,17 @@
 // cache that survives restarts, kubectl that follows the providers' kubeconfig, a safe exposure, and
 // gpu-prod's immutable repository, monitoring and autoscaling. Pure functions, no cdktf.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { UserError } from "../src/errors.ts";
-import { buildTritonDeployment, GRPC_RESTRICTED_PREFIX, MANIFEST_UNKNOWN, REPOSITORY_PARENT_MOUNT, type DeploymentOptions } from "../src/plan/deployment.ts";
+import { buildTritonDeployment, DEFAULT_RESTRICTED_API, GRPC_RESTRICTED_PREFIX, MANIFEST_UNKNOWN, REPOSITORY_PARENT_MOUNT, type DeploymentOptions } from "../src/plan/deployment.ts";
 import { ENGINE_CACHE_MOUNT } from "../src/plan/engine-cache.ts";
 import { loadPlan } from "../src/plan/load.ts";
+import { PORT_FORWARD_WAIT_SECONDS, verifyStep } from "../src/plan/post-deploy.ts";
 import { formatDuration } from "../src/plan/rollout.ts";
 import { startupBudget } from "../src/plan/startup.ts";
 import { profileVariant } from "./support/profile-variant.ts";
@@ -137,36 +140,92 @@ describe("6. kubectl in the deploy steps uses the providers' kubeconfig and cont
     for (const c of [m.verify.command, m.gpuWait!.command]) expect(spawnSync("bash", ["-n", "-c", c]).status).toBe(0);
   });
 
-  // The gate run for real under bash, with kubectl, npm and sleep replaced by scripts that record
-  // their arguments: what reaches kubectl is what a user's cluster would see.
+  // The gate run for real under bash, with kubectl and npm replaced by scripts that record their
+  // arguments: what reaches kubectl is what a user's cluster would see. The fake port-forward serves
+  // /v2/health/live on the local port it is given (an ephemeral one), as the real tunnel would.
   const tmp = mkdtempSync(join(tmpdir(), "deploy-step-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-  function runStep(command: string, env: Record<string, string>): string[] {
-    const log = join(tmp, "calls.log");
+  const log = join(tmp, "calls.log");
+  writeFileSync(join(tmp, "forward.mjs"), [
+    'import { appendFileSync } from "node:fs";',
+    'import { createServer } from "node:http";',
+    "const port = Number(process.argv.find((a) => /^\\d+:8000$/.test(a)).split(\":\")[0]);",
+    "const mode = process.env.FAKE_FORWARD ?? \"serve\";",
+    'if (mode === "fail") { console.error(`error: unable to listen on port ${port}: address already in use`); process.exit(1); }',
+    "const serve = () => createServer((req, res) => { res.statusCode = req.url === \"/v2/health/live\" ? 200 : 404; res.end(); })",
+    `  .listen(port, "127.0.0.1", () => appendFileSync(${JSON.stringify(log)}, "tunnel up\\n"));`,
+    'if (mode === "serve") setTimeout(serve, Number(process.env.FAKE_FORWARD_DELAY_MS ?? 0));',
+    "setTimeout(() => process.exit(0), 20_000);",
+  ].join("\n"));
+  const fake = (name: string, body: string) => {
+    writeFileSync(join(tmp, name), `#!/bin/bash\necho "${name} KUBECONFIG=$KUBECONFIG $*" >> ${log}\n${body}\n`);
+    chmodSync(join(tmp, name), 0o755);
+  };
+  fake("kubectl", `case "$*" in *"get secret"*) printf 'czNjcjN0' ;; *port-forward*) exec ${process.execPath} ${join(tmp, "forward.mjs")} "$@" ;; esac`);
+  fake("npm", `echo "npm sees TRITON_RESTRICTED_VALUE=$TRITON_RESTRICTED_VALUE" >> ${log}`);
+  symlinkSync(process.execPath, join(tmp, "node"));
+  function runStep(command: string, env: Record<string, string>): { status: number | null; stderr: string; calls: string[]; seconds: number } {
     writeFileSync(log, "");
-    const fake = (name: string, body: string) => {
-      writeFileSync(join(tmp, name), `#!/bin/bash\necho "${name} KUBECONFIG=$KUBECONFIG $*" >> ${log}\n${body}\n`);
-      chmodSync(join(tmp, name), 0o755);
-    };
-    fake("kubectl", `case "$*" in *"get secret"*) printf 'czNjcjN0' ;; *port-forward*) exec /bin/sleep 30 ;; esac`);
-    fake("npm", `echo "npm sees TRITON_RESTRICTED_VALUE=$TRITON_RESTRICTED_VALUE" >> ${log}`);
-    fake("sleep", "");
-    const r = spawnSync("bash", ["-c", command], { env: { PATH: `${tmp}:/usr/bin:/bin`, ...env }, encoding: "utf8", timeout: 20_000 });
-    expect(r.status, r.stderr).toBe(0);
-    return readFileSync(log, "utf8").trim().split("\n");
+    const start = Date.now();
+    const r = spawnSync("bash", ["-c", command], { env: { PATH: `${tmp}:/usr/bin:/bin`, ...env }, encoding: "utf8", timeout: 40_000 });
+    return { status: r.status, stderr: r.stderr, calls: readFileSync(log, "utf8").trim().split("\n"), seconds: (Date.now() - start) / 1000 };
+  }
+  async function freePort(): Promise<number> {
+    const srv = createNetServer();
+    await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise((ok) => srv.close(ok));
+    return port;
   }
 
-  it("kubectl gets the flags; verify-ready gets the header value read from the Secret", () => {
-    const calls = runStep(m.verify.command, {});
-    expect(calls[0]).toBe("kubectl KUBECONFIG= --kubeconfig /etc/rancher/k3s/k3s.yaml --context k3s default --namespace triton get secret triton-repository-api -o jsonpath={.data.key}");
-    expect(calls).toContain("npm sees TRITON_RESTRICTED_VALUE=s3cr3t");
+  it("kubectl gets the flags; verify-ready gets the header value read from the Secret", async () => {
+    const port = await freePort();
+    const r = runStep(build(local, { kube, portForwardPort: port }).verify.command, {});
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.calls[0]).toBe("kubectl KUBECONFIG= --kubeconfig /etc/rancher/k3s/k3s.yaml --context k3s default --namespace triton get secret triton-repository-api -o jsonpath={.data.key}");
+    expect(r.calls).toContain(`kubectl KUBECONFIG= --kubeconfig /etc/rancher/k3s/k3s.yaml --context k3s default --namespace triton port-forward service/triton ${port}:8000`);
+    expect(r.calls).toContain("npm sees TRITON_RESTRICTED_VALUE=s3cr3t");
   });
 
-  it("without an explicit kubeconfig, a user who exported only KUBE_CONFIG_PATH (the providers' variable) reaches the same cluster", () => {
-    const calls = runStep(localModel.verify.command, { KUBE_CONFIG_PATH: "/etc/rancher/k3s/k3s.yaml" });
-    expect(calls[0]).toMatch(/^kubectl KUBECONFIG=\/etc\/rancher\/k3s\/k3s\.yaml --namespace triton get secret/);
-    const own = runStep(localModel.verify.command, { KUBE_CONFIG_PATH: "/etc/rancher/k3s/k3s.yaml", KUBECONFIG: "/home/u/.kube/config" });
-    expect(own[0]).toMatch(/^kubectl KUBECONFIG=\/home\/u\/\.kube\/config /);
+  it("without an explicit kubeconfig, a user who exported only KUBE_CONFIG_PATH (the providers' variable) reaches the same cluster", async () => {
+    const command = build(local, { portForwardPort: await freePort() }).verify.command;
+    const r = runStep(command, { KUBE_CONFIG_PATH: "/etc/rancher/k3s/k3s.yaml" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.calls[0]).toMatch(/^kubectl KUBECONFIG=\/etc\/rancher\/k3s\/k3s\.yaml --namespace triton get secret/);
+    const own = runStep(command, { KUBE_CONFIG_PATH: "/etc/rancher/k3s/k3s.yaml", KUBECONFIG: "/home/u/.kube/config" });
+    expect(own.calls[0]).toMatch(/^kubectl KUBECONFIG=\/home\/u\/\.kube\/config /);
+  });
+
+  it("runs the gate as soon as the tunnel answers /v2/health/live, not after a fixed wait", async () => {
+    const r = runStep(build(local, { portForwardPort: await freePort() }).verify.command, { FAKE_FORWARD_DELAY_MS: "1500" });
+    expect(r.status, r.stderr).toBe(0);
+    // The tunnel came up 1.5 s late: the gate waited for it, then ran (the old fixed `sleep 3` ran it blind).
+    expect(r.calls.slice(-3)).toEqual(["tunnel up", expect.stringMatching(/^npm KUBECONFIG= run verify-ready -- --url http:\/\/127\.0\.0\.1:\d+ --profile gpu-local$/), "npm sees TRITON_RESTRICTED_VALUE=s3cr3t"]);
+  });
+
+  it("fails at once, with kubectl's own words, when the port-forward exits (a taken port, a missing service)", async () => {
+    const port = await freePort();
+    const r = runStep(build(local, { portForwardPort: port }).verify.command, { FAKE_FORWARD: "fail" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`verify-ready: kubectl port-forward service/triton ${port}:8000 exited: error: unable to listen on port ${port}: address already in use`);
+    expect(r.calls.filter((c) => c.startsWith("npm"))).toEqual([]);
+    expect(r.seconds).toBeLessThan(15);
+  });
+
+  it("fails with a clear message when the tunnel never answers within the wait", async () => {
+    const port = await freePort();
+    const step = verifyStep({ profile: "gpu-local", url: localModel.url, service: "ClusterIP", name: "triton", namespace: "triton", restricted: DEFAULT_RESTRICTED_API, projectDir: ".", kube: {}, localPort: port, tunnelWaitSeconds: 2 });
+    const r = runStep(step.command, { FAKE_FORWARD: "silent" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`verify-ready: http://127.0.0.1:${port}/v2/health/live did not answer 200 within 2 s through kubectl port-forward service/triton ${port}:8000`);
+    expect(r.calls.filter((c) => c.startsWith("npm"))).toEqual([]);
+  });
+
+  it("the default wait is 30 s on port 18000", () => {
+    expect(localModel.verify.command).toContain(`deadline=$((SECONDS + ${PORT_FORWARD_WAIT_SECONDS}))`);
+    expect(PORT_FORWARD_WAIT_SECONDS).toBe(30);
+    expect(localModel.verify.command).toContain("http://127.0.0.1:18000/v2/health/live");
+    expect(localModel.verify.command).not.toMatch(/^sleep [2-9]/m);
   });
 });
 
@@ -204,11 +263,26 @@ describe("8. facts the docs and flags rest on", () => {
 
 describe("9. gpu-prod as an operator expects it", () => {
   it("reads an immutable prefix named by the manifest hash, never the bare URL, once the published copy is known", () => {
-    const m = build(prod, { manifestSha256: SHA });
+    const m = build(prod, { manifestSha256: SHA, mutableRepository: "refuse" });
     expect(m.modelRepository).toBe(`s3://triton-models/prod/${SHA.slice(0, 16)}`);
     expect(m.args).toContain(`--model-repository=s3://triton-models/prod/${SHA.slice(0, 16)}`);
     expect(m.podAnnotations["triton-deploy/repository-manifest"]).toBe(`sha256:${SHA}`);
+    expect(m.warnings).toEqual([]);
+  });
+
+  it("refuses the mutable base URL when deploying (exit 2, saying what to set); the opt-out is a loud warning", () => {
+    const e = thrown(() => build(prod, { mutableRepository: "refuse" }));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(/gpu-prod\.yaml.*deployment\.repository\.url: gpu-prod: Triton would read s3:\/\/triton-models\/prod in place/);
+    expect(e.message).toContain("set TRITON_PROD_REPOSITORY_DIR to the local copy you uploaded");
+    expect(e.message).toContain("TRITON_PROD_MUTABLE_REPOSITORY=true");
+    const accepted = build(prod, { mutableRepository: "accept" });
+    expect(accepted.modelRepository).toBe("s3://triton-models/prod");
+    expect(accepted.warnings).toContainEqual(expect.stringContaining("Triton reads s3://triton-models/prod in place (TRITON_PROD_MUTABLE_REPOSITORY=true, unsafe)"));
+    // Callers that deploy nothing (preflight) get the same facts as a warning.
     expect(prodModel.warnings).toContainEqual(expect.stringContaining("Triton reads s3://triton-models/prod as it is, not an immutable prefix"));
+    // A hostPath repository is swapped in whole by synth-repo: nothing to refuse.
+    expect(build(local, { mutableRepository: "refuse" }).modelRepository).toBe(`${REPOSITORY_PARENT_MOUNT}/models`);
   });
 
   it("needs both Secrets, with the keys tritonserver reads", () => {
@@ -219,9 +293,30 @@ describe("9. gpu-prod as an operator expects it", () => {
     expect(localModel.requiredSecrets.map((s) => s.name)).toEqual(["triton-repository-api"]);
   });
 
-  it("caches engines on a ReadWriteMany claim every replica shares", () => {
+  it("caches engines on a ReadWriteMany claim, one writer per folder: pods one per node, each node in its own sub-folder", () => {
     expect(prodModel.persistentVolumeClaim).toEqual({ name: "triton-engine-cache", sizeGiB: 20, accessMode: "ReadWriteMany" });
     expect(prodModel.volumes).toContainEqual({ name: "engine-cache", kind: "claim", claimName: "triton-engine-cache" });
+    // The configs (shared by every pod) name ENGINE_CACHE_MOUNT/...; the mount, not the config, differs per node.
+    expect(prodModel.mounts).toContainEqual({ volume: "engine-cache", mountPath: ENGINE_CACHE_MOUNT, readOnly: false, subPathExpr: "$(NODE_NAME)" });
+    expect(prodModel.env).toContainEqual({ name: "NODE_NAME", fieldPath: "spec.nodeName" });
+    expect(prodModel.onePodPerNode).toBe(true);
+    // One pod on gpu-local: the hostPath is its own, no sub-folder, no anti-affinity.
+    expect(localModel.onePodPerNode).toBe(false);
+    expect(localModel.mounts.find((x) => x.volume === "engine-cache")!.subPathExpr).toBeUndefined();
+    expect(localModel.env.map((e) => e.name)).not.toContain("NODE_NAME");
+  });
+
+  it("a single replica keeps the shared claim whole (one writer; Recreate stops the old pod first)", async () => {
+    const one = build(await profileVariant("gpu-prod", [[["deployment", "replicas"], 1]]));
+    expect(one).toMatchObject({ replicas: 1, strategy: { type: "Recreate" }, onePodPerNode: false });
+    expect(one.mounts).toContainEqual({ volume: "engine-cache", mountPath: ENGINE_CACHE_MOUNT, readOnly: false });
+  });
+
+  it("a hostPath engine cache under two replicas is per node already: pods one per node, no sub-folder", async () => {
+    const m = build(await profileVariant("gpu-prod", [[["deployment", "engineCache"], { kind: "hostPath", path: "/var/lib/triton-deploy/trt-engines" }]]));
+    expect(m.onePodPerNode).toBe(true);
+    expect(m.mounts).toContainEqual({ volume: "engine-cache", mountPath: ENGINE_CACHE_MOUNT, readOnly: false });
+    expect(m.persistentVolumeClaim).toBeUndefined();
   });
 
   it("a ReadWriteOnce claim under two replicas is a warning", async () => {
@@ -235,7 +330,7 @@ describe("9. gpu-prod as an operator expects it", () => {
     expect(build(prod, { monitoring: true }).monitor).toEqual({ kind: "ServiceMonitor", labels: { release: "kube-prometheus-stack" }, interval: "15s" });
     const scaled = build(await profileVariant("gpu-prod", [[["deployment", "autoscaling", "enabled"], true], [["deployment", "autoscaling", "maxReplicas"], 6]]));
     expect(scaled.autoscaling).toEqual({ minReplicas: 2, maxReplicas: 6, metric: "triton_queue_avg_us", targetAverageValue: 50000 });
-    expect(scaled).toMatchObject({ replicas: 2, spreadAcrossNodes: true, podDisruptionBudget: { minAvailable: 1 } });
+    expect(scaled).toMatchObject({ replicas: 2, onePodPerNode: true, podDisruptionBudget: { minAvailable: 1 } });
     // An update may replace every pod the autoscaler added, one at a time.
     expect(Number(scaled.timeouts.update.slice(0, -1)) * 60).toBeGreaterThan(6 * scaled.rollout.progressDeadlineSeconds);
   });
@@ -247,6 +342,18 @@ describe("docs/deploy.md", () => {
     const r = localModel.rollout;
     expect(docs).toContain(`${formatDuration(r.progressDeadlineSeconds)} (${r.progressDeadlineSeconds} s);\nterraform waits ${r.timeoutMinutes.create} minutes`);
     for (const p of r.parts) expect(docs).toContain(`| ${formatDuration(p.seconds)} |`);
+  });
+
+  it("the prometheus-adapter rule names the autoscaler's metric and takes increase(), never delta(), of Triton's counters", async () => {
+    const docs = readFileSync("docs/deploy.md", "utf8");
+    const block = /```yaml\n(\s*rules:[\s\S]*?)```/.exec(docs)![1]!;
+    const rule = (parseYaml(block.replace(/^ {2}/gm, "")) as { rules: { name: { as: string }; metricsQuery: string }[] }).rules[0]!;
+    const scaled = build(await profileVariant("gpu-prod", [[["deployment", "autoscaling", "enabled"], true]]));
+    expect(rule.name.as).toBe(scaled.autoscaling!.metric);
+    // nv_inference_queue_duration_us and nv_inference_request_success are counters: delta() of a
+    // counter goes negative when a pod restarts; increase() (like rate()) handles the reset.
+    expect(rule.metricsQuery).not.toMatch(/\b(delta|idelta|deriv)\(/);
+    for (const counter of ["nv_inference_queue_duration_us", "nv_inference_request_success"]) expect(rule.metricsQuery).toMatch(new RegExp(`(increase|rate)\\(${counter}\\{`));
   });
 });
 

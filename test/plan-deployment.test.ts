@@ -104,10 +104,10 @@ describe("scheduling", () => {
     expect(prodModel.probes.startup.failureThreshold).toBeGreaterThan(localModel.probes.startup.failureThreshold);
   });
 
-  it("one GPU, one replica: Recreate, no disruption budget; gpu-prod: 2 replicas spread, a PDB and a NetworkPolicy", () => {
-    expect(localModel).toMatchObject({ replicas: 1, strategy: { type: "Recreate" }, spreadAcrossNodes: false });
+  it("one GPU, one replica: Recreate, no disruption budget; gpu-prod: 2 replicas one per node, a PDB and a NetworkPolicy", () => {
+    expect(localModel).toMatchObject({ replicas: 1, strategy: { type: "Recreate" }, onePodPerNode: false });
     expect(localModel.podDisruptionBudget).toBeUndefined();
-    expect(prodModel).toMatchObject({ replicas: 2, strategy: { type: "RollingUpdate", maxSurge: 0, maxUnavailable: 1 }, spreadAcrossNodes: true, podDisruptionBudget: { minAvailable: 1 } });
+    expect(prodModel).toMatchObject({ replicas: 2, strategy: { type: "RollingUpdate", maxSurge: 0, maxUnavailable: 1 }, onePodPerNode: true, podDisruptionBudget: { minAvailable: 1 } });
     expect(prodModel.networkPolicy).toEqual({ clientLabels: { "triton-deploy/client": "true" }, metricsNamespace: "monitoring", allowedCidrs: [] });
     expect(prodModel.envFromSecrets).toEqual(["triton-model-store"]);
   });

@@ -103,6 +103,20 @@ describe("GPU node checks", () => {
     expect(byId(checkGpuNodes(nodes(rtx2060(), node({ name: "rtx-box-2", gpus: 1 })), { ...req, gpus: 2 })).placement!.status).toBe("pass");
     expect(byId(checkGpuNodes(nodes(node({ gpus: 1, ready: false })), req)).placement!.detail).toContain("not Ready or cordoned");
   });
+
+  it("pods spread one per node (gpu-prod: each node writes its own engine cache) need a GPU node each: a 2-GPU node carries one", () => {
+    const two = { ...req, gpus: 2 };
+    const box = node({ gpus: 2 });
+    expect(byId(checkGpuNodes(nodes(box), two)).placement!.status).toBe("pass");
+    const spread = byId(checkGpuNodes(nodes(box), two, true)).placement!;
+    expect(spread).toMatchObject({ status: "fail", title: "2 GPU node(s) the pods' affinity can use, one pod per node", detail: expect.stringMatching(/^1 usable/) });
+    expect(spread.fix).toContain("every replica needs a GPU node of its own");
+    expect(byId(checkGpuNodes(nodes(box, node({ name: "rtx-box-2", gpus: 2 })), two, true)).placement!.status).toBe("pass");
+    // The wait ends on nodes, not GPUs, too.
+    expect(gpuSettled(nodes(box), two, true)).toBe(false);
+    expect(gpuSettled(nodes(box), two)).toBe(true);
+    expect(prodModel.onePodPerNode).toBe(true);
+  });
 });
 
 describe("RuntimeClass, Secrets, disk", () => {

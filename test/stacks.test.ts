@@ -12,6 +12,7 @@ import { UserError } from "../src/errors.ts";
 import { ENGINE_CACHE_MOUNT } from "../src/plan/engine-cache.ts";
 import { loadPlan } from "../src/plan/load.ts";
 import { buildApp } from "../stacks/app.ts";
+import { INPUTS } from "../stacks/inputs.ts";
 import { writeManifest } from "./support/manifest.ts";
 
 // What a user may have exported while deploying; none of it may end up in synthesized files.
@@ -47,7 +48,8 @@ let local: Json;
 let prod: Json;
 beforeAll(async () => {
   dir = outdir();
-  const { app } = await buildApp({ outdir: dir, env: { ...SECRETS } });
+  // gpu-prod on the profile's base URL as it is: only with the opt-out (see "gpu-prod's repository prefix").
+  const { app } = await buildApp({ outdir: dir, env: { ...SECRETS, TRITON_PROD_MUTABLE_REPOSITORY: "true" } });
   app.synth();
   local = stackJson(dir, "gpu-local");
   prod = stackJson(dir, "gpu-prod");
@@ -68,6 +70,11 @@ describe("gpu-local", () => {
       { key: "nvidia.com/cuda.driver-version.major", operator: "Gt", values: ["559"] },
     ]);
     expect(pod(local).runtime_class_name).toBe("nvidia");
+  });
+
+  it("runs one pod: no anti-affinity, the engine cache's hostPath whole", () => {
+    expect(pod(local).affinity.pod_anti_affinity).toBeUndefined();
+    expect(container(local).env.map((e: Json) => e.name)).not.toContain("NODE_NAME");
   });
 
   it("mounts the repository's parent read-only (a swapped-in tree is seen), the engine cache writable, and a memory-backed /dev/shm", () => {
@@ -103,10 +110,17 @@ describe("gpu-local", () => {
     expect(only(local.resource.kubernetes_deployment_v1).spec.template.metadata.annotations).toEqual({ "triton-deploy/repository-manifest": "unknown-at-synth", "triton-deploy/load-models": "31" });
   });
 
-  it("fails terraform plan, not the pod, when the restricted-API Secret is missing", () => {
+  it("fails terraform plan, not the pod, when the restricted-API Secret is missing or lacks the key the pod reads", () => {
     const secret = only(local.data.kubernetes_secret_v1);
     expect(secret.metadata).toEqual({ name: "triton-repository-api", namespace: "triton" });
-    expect(secret.lifecycle.postcondition).toEqual([{ condition: '${coalesce(self.type, "-") != "-"}', error_message: expect.stringContaining("kubectl -n triton create secret generic triton-repository-api") }]);
+    // kubernetes_secret_v1 (provider v2.38) leaves type and data unset for a missing Secret and puts
+    // every key in data otherwise; the second check speaks only when the Secret exists.
+    expect(secret.lifecycle.postcondition).toEqual([
+      { condition: '${coalesce(self.type, "-") != "-"}', error_message: expect.stringContaining("does not exist; create it: kubectl -n triton create secret generic triton-repository-api") },
+      { condition: '${!(coalesce(self.type, "-") != "-") || (lookup(coalesce(self.data, {}), "key", "") != "")}', error_message: expect.stringContaining("lacks a key the pod reads, or it is empty: it needs key; recreate it: kubectl -n triton delete secret triton-repository-api; kubectl -n triton create secret generic triton-repository-api") },
+    ]);
+    // The key checked is the key the pod's environment reads.
+    expect(container(local).env[0].value_from.secret_key_ref).toEqual({ name: "triton-repository-api", key: "key" });
     expect(only(local.resource.kubernetes_deployment_v1).depends_on).toContain(`data.kubernetes_secret_v1.${Object.keys(local.data.kubernetes_secret_v1)[0]}`);
   });
 
@@ -153,16 +167,30 @@ describe("gpu-prod", () => {
   it("loads every model of the checklist from the object store, credentials by Secret reference", () => {
     expect(loadModels(prod)).toHaveLength(35);
     expect(loadModels(prod)).toEqual(expect.arrayContaining(["yolo11x_960", "raft_512", "preprocess_raft_512"]));
+    // The base URL only because TRITON_PROD_MUTABLE_REPOSITORY=true (this suite's opt-out).
     expect(container(prod).args).toContain("--model-repository=s3://triton-models/prod");
     expect(container(prod).env_from).toEqual([{ secret_ref: { name: "triton-model-store" } }]);
   });
 
-  it("checks both Secrets at plan time and keeps TensorRT engines on a ReadWriteMany claim", () => {
-    expect(Object.values(prod.data.kubernetes_secret_v1 as Json).map((d: Json) => d.metadata.name)).toEqual(["triton-repository-api", "triton-model-store"]);
+  it("checks both Secrets, each with the keys tritonserver reads, at plan time", () => {
+    const secrets = Object.values(prod.data.kubernetes_secret_v1 as Json);
+    expect(secrets.map((d: Json) => d.metadata.name)).toEqual(["triton-repository-api", "triton-model-store"]);
+    const store = secrets[1].lifecycle.postcondition[1].condition as string;
+    for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"]) expect(store).toContain(`lookup(coalesce(self.data, {}), "${k}", "") != ""`);
+  });
+
+  it("keeps TensorRT engines on a ReadWriteMany claim with one writer per folder: a sub-folder per node, one pod per node", () => {
     const claim = only(prod.resource.kubernetes_persistent_volume_claim_v1);
     expect(claim).toMatchObject({ metadata: { name: "triton-engine-cache", namespace: "triton" }, wait_until_bound: false, spec: { access_modes: ["ReadWriteMany"], resources: { requests: { storage: "20Gi" } } } });
     expect(pod(prod).volume).toContainEqual({ name: "engine-cache", persistent_volume_claim: { claim_name: "triton-engine-cache" } });
-    expect(container(prod).volume_mount).toContainEqual({ name: "engine-cache", mount_path: ENGINE_CACHE_MOUNT, read_only: false });
+    // Every pod reads the same configs (trt_engine_cache_path under ENGINE_CACHE_MOUNT); the kubelet
+    // mounts <claim>/<node name> there, so two pods never build into the same files.
+    expect(container(prod).volume_mount).toContainEqual({ name: "engine-cache", mount_path: ENGINE_CACHE_MOUNT, read_only: false, sub_path_expr: "$(NODE_NAME)" });
+    expect(container(prod).env).toContainEqual({ name: "NODE_NAME", value_from: { field_ref: { field_path: "spec.nodeName" } } });
+    // ... and no two pods share a node (required, not preferred): a node's folder has one writer.
+    expect(pod(prod).affinity.pod_anti_affinity).toEqual({
+      required_during_scheduling_ignored_during_execution: [{ topology_key: "kubernetes.io/hostname", label_selector: [{ match_labels: only(prod.resource.kubernetes_deployment_v1).spec.selector.match_labels }] }],
+    });
   });
 
   it("waits as long as an update of two replicas, one at a time, may take; no monitor or autoscaler unless asked", () => {
@@ -288,7 +316,7 @@ describe("stack inputs", () => {
   it("image, repository path, Secret names and namespace come from the environment", async () => {
     const d = outdir();
     const env = { TRITON_IMAGE: "registry.local/tritonserver:24.08-py3-custom", TRITON_REPOSITORY_PATH: "/srv/triton/models", TRITON_API_SECRET: "my-api-key", TRITON_NAMESPACE: "inference", TRITON_DEVICE_PLUGIN: "false", TRITON_VERIFY: "false", TRITON_GPU_WAIT: "false", TRITON_REPOSITORY_URL: "gs://models/prod", TRITON_STORE_SECRET: "gcs-key" };
-    const { app } = await buildApp({ outdir: d, env });
+    const { app } = await buildApp({ outdir: d, env: { ...env, TRITON_PROD_MUTABLE_REPOSITORY: "true" } });
     app.synth();
     const s = stackJson(d, "gpu-local");
     expect(container(s).image).toBe(env.TRITON_IMAGE);
@@ -304,6 +332,36 @@ describe("stack inputs", () => {
     expect(pod(p).volume).toContainEqual({ name: "gcs-credentials", secret: { secret_name: "gcs-key" } });
   });
 
+  it("leaves gpu-prod out, saying what to set, when Triton would read its object store in place; gpu-local is unaffected", async () => {
+    const built = await buildApp({ outdir: outdir(), env: {} });
+    expect(built.stacks.map((s) => s.node.id)).toEqual(["gpu-local"]);
+    const skip = built.warnings.find((w) => w.startsWith("gpu-prod is not synthesized"))!;
+    expect(skip).toContain("Triton would read s3://triton-models/prod in place");
+    expect(skip).toContain("set TRITON_PROD_REPOSITORY_DIR to the published copy");
+    expect(skip).toContain("TRITON_PROD_MUTABLE_REPOSITORY=true");
+    // cdktf prints a stack's annotations: the reason travels with gpu-local.
+    expect(built.stacks[0]!.inputWarnings).toContainEqual(skip);
+  });
+
+  it("TRITON_STACKS picks the stacks; gpu-local alone plans no gpu-prod", async () => {
+    const built = await buildApp({ outdir: outdir(), env: { TRITON_STACKS: "gpu-local", TRITON_PROD_PROFILE: "no-such-profile" } });
+    expect(built.stacks.map((s) => s.node.id)).toEqual(["gpu-local"]);
+    expect(built.warnings.filter((w) => w.includes("gpu-prod"))).toEqual([]);
+    const accepted = await buildApp({ outdir: outdir(), env: { TRITON_STACKS: "gpu-prod", TRITON_PROD_MUTABLE_REPOSITORY: "true" } });
+    expect(accepted.stacks.map((s) => s.node.id)).toEqual(["gpu-prod"]);
+    expect(accepted.warnings).toContainEqual(expect.stringContaining("Triton reads s3://triton-models/prod in place (TRITON_PROD_MUTABLE_REPOSITORY=true, unsafe)"));
+  });
+
+  it("docs/deploy.md's inputs table lists every input, with its context key", () => {
+    const docs = readFileSync("docs/deploy.md", "utf8");
+    const table = docs.slice(docs.indexOf("### Inputs"), docs.indexOf("A bad value fails `cdktf synth`"));
+    for (const spec of Object.values(INPUTS)) {
+      const row = table.split("\n").find((l) => l.includes(`\`${spec.env}\``));
+      expect(row, spec.env).toBeDefined();
+      expect(row, spec.env).toContain(`\`${spec.context}\``);
+    }
+  });
+
   it("warns (not fails) when the hostPath repository has no manifest on this machine: it may live only on the node", async () => {
     const { warnings } = await buildApp({ outdir: outdir(), env: { TRITON_REPOSITORY_PATH: "/nonexistent/triton/models" } });
     expect(warnings).toContainEqual(expect.stringContaining("no manifest.json in /nonexistent/triton/models on this machine"));
@@ -317,6 +375,10 @@ describe("stack inputs", () => {
     [{ TRITON_PROD_PROFILE: "gpu-huge" }, "unknown profile 'gpu-huge'"],
     [{ TRITON_MONITORING: "yes" }, "TRITON_MONITORING: \"yes\" is not true or false"],
     [{ TRITON_PROD_REPOSITORY_DIR: "/nonexistent/prod/models" }, "environment variable TRITON_PROD_REPOSITORY_DIR: /nonexistent/prod/models holds no manifest.json written by synth-repo"],
+    [{ TRITON_STACKS: "gpu-prod" }, "deployment.repository.url: gpu-prod: Triton would read s3://triton-models/prod in place"],
+    [{ TRITON_STACKS: "gpu-local,gpu-prod", TRITON_PROD_MUTABLE_REPOSITORY: "false" }, "set TRITON_PROD_REPOSITORY_DIR to the local copy you uploaded (docs/deploy.md, gpu-prod); or set TRITON_PROD_MUTABLE_REPOSITORY=true to accept that risk"],
+    [{ TRITON_STACKS: "gpu-staging" }, "TRITON_STACKS: \"gpu-staging\" is not a comma-separated list of gpu-local, gpu-prod"],
+    [{ TRITON_PROD_MUTABLE_REPOSITORY: "yes" }, "TRITON_PROD_MUTABLE_REPOSITORY: \"yes\" is not true or false"],
   ])("refuses %j (exit 2)", async (env, message) => {
     const e = await buildApp({ outdir: outdir(), env }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(UserError);
@@ -330,14 +392,28 @@ describe("stack inputs", () => {
     expect(r.stderr).toContain("TRITON_REPOSITORY_PATH");
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it("synth of gpu-prod by name, without its published prefix or the opt-out, exits 2 saying what to set", () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir(), TRITON_STACKS: "gpu-prod" };
+    delete env.TRITON_PROD_REPOSITORY_DIR;
+    delete env.TRITON_PROD_MUTABLE_REPOSITORY;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "stacks/main.ts"], { encoding: "utf8", env });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("Triton would read s3://triton-models/prod in place");
+    expect(r.stderr).toMatch(/TRITON_PROD_REPOSITORY_DIR[\s\S]*TRITON_PROD_MUTABLE_REPOSITORY=true/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe("the cdktf CLI", () => {
-  it("`cdktf synth` runs the app from cdktf.json and writes both stacks (no terraform init needed)", () => {
+  it("`cdktf synth` runs the app from cdktf.json (no terraform init needed): gpu-local, and why gpu-prod was left out", () => {
     const out = outdir();
-    const r = spawnSync("npx", ["cdktf", "synth", "--output", out], { encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
+    const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
+    for (const k of ["TRITON_PROD_REPOSITORY_DIR", "TRITON_PROD_MUTABLE_REPOSITORY", "TRITON_STACKS"]) delete env[k];
+    const r = spawnSync("npx", ["cdktf", "synth", "--output", out], { encoding: "utf8", env });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain("gpu-local, gpu-prod");
+    expect(r.stdout).toMatch(/WARN \[gpu-local\/triton\]: gpu-prod is not synthesized: Triton would read s3:\/\/triton-models\/prod in place/);
+    expect(readdirSync(join(out, "stacks"))).toEqual(["gpu-local"]);
     const gate = only(stackJson(out, "gpu-local").resource.terraform_data);
     expect(resolve(out, "stacks", "gpu-local", gate.provisioner[0]["local-exec"].working_dir)).toBe(process.cwd());
   });

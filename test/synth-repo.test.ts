@@ -209,6 +209,52 @@ describe("synth-repo on changes", () => {
     }
   });
 
+  it("an export rewritten in place during a run, old mtime restored, is not re-keyed as unchanged: the next run copies the new bytes", async () => {
+    // The run re-keys only the files whose ctime it moved itself (the repository's, by carrying them
+    // over); an export it did not touch keeps the key it was hashed with, so a ctime moved by
+    // someone else still means "hash again".
+    const w = await makeWorkspace();
+    try {
+      const data = join(w.onnxRoot, "midas", "midas_small_256.onnx.data");
+      const inRepo = join(w.out, "midas_256_onnx", "1", "midas_small_256.onnx.data");
+      const stamp = 1_700_000_000; // whole seconds, so restoring the mtime gives back exactly the same value
+      await utimes(data, stamp, stamp);
+      await w.synth();
+      const old = await readFile(data);
+      const next = Buffer.from(old.map((b) => b ^ 0x5a));
+      await w.editSpec("raft.yaml", "std: [0.5, 0.5, 0.5]", "std: [0.25, 0.25, 0.25]"); // a run that changes the tree
+      const changed = await w.synth({
+        beforeSwap: async () => {
+          await rewriteInPlace(data, next); // same size, same inode
+          await utimes(data, stamp, stamp);
+        },
+      });
+      expect(changed.report?.unchanged).toContain("midas_256_onnx/1/midas_small_256.onnx.data");
+      expect(await readFile(inRepo)).toEqual(old);
+      const again = await w.synth();
+      expect([...again.report!.cloned, ...again.report!.copied]).toEqual(["midas_256_onnx/1/midas_small_256.onnx.data"]);
+      expect(await readFile(inRepo)).toEqual(next);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("makes the repository's missing parent folders 0755 under umask 077, so Triton's user can enter the mount", async () => {
+    const w = await makeWorkspace();
+    const umask = process.umask(0o077);
+    try {
+      const out = join(w.root, "deploy", "triton", "models");
+      await w.synth({ outDir: out });
+      for (const dir of [join(w.root, "deploy"), join(w.root, "deploy", "triton"), out]) expect((await stat(dir)).mode & 0o777, dir).toBe(DIR_MODE);
+      for (const f of await walk(out)) expect((await lstat(join(out, f))).mode & 0o777, f).toBe((await lstat(join(out, f))).isDirectory() ? DIR_MODE : FILE_MODE);
+      // a folder that was there already is the user's: its mode is left as it is
+      expect((await stat(w.root)).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(umask);
+      await w.cleanup();
+    }
+  });
+
   it("an export that changes while it is being copied fails the run and leaves the repository as it was", async () => {
     const w = await makeWorkspace();
     try {

@@ -14,7 +14,7 @@ import { Deadline, waitWithBackoff } from "../src/verify/deadline.ts";
 import { junitXml, xmlEscape } from "../src/verify/junit.ts";
 import { formatReportTable } from "../src/verify/table.ts";
 import { overallStatus, rollUp, STEP_NAMES, type VerifyReport } from "../src/verify/report.ts";
-import { constantOutputProblem } from "../src/verify/constant.ts";
+import { acceptedFor, judgeConstantOutputs, parseAcceptedConstant } from "../src/verify/constant.ts";
 import type { Tensor } from "../src/pipeline/tensor.ts";
 
 const { catalog, plan } = await loadPlan({ profile: "gpu-local" });
@@ -192,22 +192,67 @@ print([c.get("name") for c in cases][3])
 describe("a real model's output must depend on its input (step 4)", () => {
   const t = (name: string, data: Float32Array | BigInt64Array): Tensor => ({ name, datatype: data instanceof Float32Array ? "FP32" : "INT64", shape: [1, data.length], data });
   const f = (...v: number[]) => Float32Array.from(v);
+  const none = { all: false, outputs: new Set<string>() };
+  const judge = (answers: Tensor[][], accept: { all: boolean; outputs: Set<string> } = none, model = "m") => judgeConstantOutputs(model, answers, accept, "--accept-constant-output");
 
   it("says nothing about outputs that vary over elements and between inputs", () => {
-    expect(constantOutputProblem("m", [[t("y", f(1, 2, 3))], [t("y", f(1, 2, 4))]], "--accept-constant-output")).toBeUndefined();
+    expect(judge([[t("y", f(1, 2, 3))], [t("y", f(1, 2, 4))]])).toEqual({ constant: [], accepted: [] });
     // one element: only the two inputs can be compared
-    expect(constantOutputProblem("m", [[t("y", f(5))], [t("y", f(6))]], "--accept-constant-output")).toBeUndefined();
+    expect(judge([[t("y", f(5))], [t("y", f(6))]]).problem).toBeUndefined();
   });
 
   it("names the model, the output and what it suggests when every value is the same (0 and -0 alike)", () => {
-    const msg = constantOutputProblem("midas_512", [[t("OUTPUT__0", f(0, -0, 0, 0))], [t("OUTPUT__0", f(-0, 0, 0, 0))]], "--accept-constant-output")!;
-    expect(msg).toBe(
+    const { problem } = judge([[t("OUTPUT__0", f(0, -0, 0, 0))], [t("OUTPUT__0", f(-0, 0, 0, 0))]], none, "midas_512");
+    expect(problem).toBe(
       "midas_512: output OUTPUT__0 is 0 everywhere (4 values) for two different inputs: a real model's output depends on its input; this suggests weights not loaded (zeros or random initializers left in), or a broken export (an output cut off from the input). Re-export the model with its weights, or pass --accept-constant-output midas_512 if it is meant to",
     );
   });
 
   it("flags an output that holds one value per input, and one that is the same for two inputs", () => {
-    expect(constantOutputProblem("m", [[t("y", f(2, 2))], [t("y", f(3, 3))]], "--x")).toMatch(/^m: output y holds one value everywhere \(2 values: 2, then 3 for another input\)/);
-    expect(constantOutputProblem("m", [[t("a", f(1, 2)), t("b", BigInt64Array.from([1n, 2n]))], [t("a", f(1, 3)), t("b", BigInt64Array.from([1n, 2n]))]], "--x")).toMatch(/^m: output b is the same, value for value, for two different inputs: /);
+    expect(judge([[t("y", f(2, 2))], [t("y", f(3, 3))]]).problem).toMatch(/^m: output y holds one value everywhere \(2 values: 2, then 3 for another input\)/);
+    expect(judge([[t("b", BigInt64Array.from([1n, 2n]))], [t("b", BigInt64Array.from([1n, 2n]))]]).problem).toMatch(/^m: output b is the same, value for value, for two different inputs: /);
+  });
+
+  it("judges the model, not each output: one output the same for two inputs (an argmax class, zero-padded boxes) passes while another changes", () => {
+    const v = judge([
+      [t("boxes", f(0.1, 0.2, 0, 0)), t("classes", BigInt64Array.from([3n, 0n]))],
+      [t("boxes", f(0.3, 0.1, 0, 0)), t("classes", BigInt64Array.from([3n, 0n]))],
+    ]);
+    expect(v.problem).toBeUndefined();
+    expect(v.constant).toEqual(["output classes is the same, value for value, for two different inputs"]);
+  });
+
+  it("fails when every output is constant or unchanged, naming each", () => {
+    const v = judge([
+      [t("boxes", f(0, 0)), t("classes", BigInt64Array.from([3n, 0n]))],
+      [t("boxes", f(0, 0)), t("classes", BigInt64Array.from([3n, 0n]))],
+    ]);
+    expect(v.problem).toMatch(/^m: no output depends on the input: output boxes is 0 everywhere \(2 values\) for two different inputs; output classes is the same, value for value, for two different inputs: a real model's output depends on its input; /);
+  });
+
+  it("MODEL:OUTPUT leaves that output out of the judgement; MODEL leaves out every output", () => {
+    const answers = [
+      [t("a", f(0, 0)), t("b", f(1, 1))],
+      [t("a", f(0, 0)), t("b", f(1, 1))],
+    ];
+    // a accepted, b still judged: b alone ignores the input, so the model still fails, naming b only
+    const oneOut = judge(answers, acceptedFor(parseAcceptedConstant(["m:a"]), ["m"]));
+    expect(oneOut.problem).toMatch(/^m: output b is 1 everywhere/);
+    expect(oneOut.accepted).toEqual(["a"]);
+    expect(judge(answers, acceptedFor(parseAcceptedConstant(["m:a", "m:b"]), ["m"]))).toEqual({ constant: [], accepted: ["a", "b"] });
+    expect(judge(answers, acceptedFor(parseAcceptedConstant(["m_branch"]), ["m", "m_branch"]))).toEqual({ constant: [], accepted: ["a", "b"] });
+    // another model's accept changes nothing here; an accepted output the model lacks is named in the failure
+    expect(judge(answers, acceptedFor(parseAcceptedConstant(["other", "other:a"]), ["m"])).accepted).toEqual([]);
+    expect(judge(answers, acceptedFor(parseAcceptedConstant(["m:A"]), ["m"])).problem).toMatch(/\(--accept-constant-output m:A names no output of m; its outputs: a, b\)$/);
+  });
+
+  it("the accept list: MODEL or MODEL:OUTPUT, comma lists and repeated flags all collected", () => {
+    expect(parseAcceptedConstant(["midas_256", " yolo11x_640:output0 , clip_text", "raft_256:flow,"])).toEqual([
+      { model: "midas_256" },
+      { model: "yolo11x_640", output: "output0" },
+      { model: "clip_text" },
+      { model: "raft_256", output: "flow" },
+    ]);
+    for (const bad of ["a:b:c", ":out", "model:"]) expect(() => parseAcceptedConstant([bad]), bad).toThrow(`'${bad}' is neither MODEL nor MODEL:OUTPUT`);
   });
 });

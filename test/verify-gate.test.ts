@@ -1,9 +1,11 @@
 // The gate end to end against a small in-process KServe-v2 server (test/support/verify-fake-server.ts)
 // that runs the fixture exports in onnxruntime-node: the mechanics of every step, the binary
 // protocol, the reports, and each way a deployment can be wrong. serve-local runs in verify-serve-local.test.ts.
+import { execFile } from "node:child_process";
 import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureFixtures } from "../src/fixtures/write.ts";
 import { attr, f32, writeOnnxModel } from "../src/onnx/build.ts";
@@ -13,6 +15,9 @@ import { HttpKServeServer } from "../src/verify/http.ts";
 import { failedChecks, STEP_NAMES, type VerifyReport } from "../src/verify/report.ts";
 import { verifyReady, type VerifyOptions } from "../src/verify/run.ts";
 import { startFakeServer, type FakeServerOptions } from "./support/verify-fake-server.ts";
+import { REPO_ROOT } from "./support/synth-workspace.ts";
+
+const run_ = promisify(execFile);
 
 const { catalog, plan } = await loadPlan({ profile: "gpu-local" });
 const branches = selectedBranches(catalog, plan);
@@ -102,6 +107,26 @@ describe("verify-ready against a KServe-v2 server", () => {
     expect(failures(accepted)).toEqual([]);
     expect(accepted.exitCode).toBe(0);
     expect(accepted.steps.find((s) => s.name === "smoke")!.checks.find((c) => c.name === "midas_256")!.message).toBe("2 inferences; constant output accepted (--accept-constant-output)");
+    // the output by name (MODEL:OUTPUT) accepts it too; another output's name does not
+    expect((await run({ acceptConstantOutput: ["midas_256:OUTPUT__0"] })).exitCode).toBe(0);
+    expect(failures(await run({ acceptConstantOutput: ["midas_256:depth"] }))[0]).toMatch(/^\[smoke\] midas_256: midas_256: output OUTPUT__0 is 0 everywhere .*\(--accept-constant-output midas_256:depth names no output of midas_256; its outputs: OUTPUT__0\)$/);
+
+    // The command collects every --accept-constant-output (and comma lists), not just the last one.
+    const fake = await startFakeServer({ branches, onnxRoot: realRoot });
+    try {
+      const cli = (...flags: string[]) =>
+        run_(process.execPath, ["--import", "tsx", join(REPO_ROOT, "scripts/verify-ready.ts"), "--url", fake.url, "--onnx-root", realRoot, "--resolutions", "240p", "--quiet", ...flags], { cwd: REPO_ROOT }).then(
+          (r) => ({ code: 0, out: r.stdout + r.stderr }),
+          (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+        );
+      const repeated = await cli("--accept-constant-output", "midas_256:OUTPUT__0", "--accept-constant-output", "clip_text,raft_256");
+      expect(repeated.code, repeated.out).toBe(0);
+      const bad = await cli("--accept-constant-output", "midas_256:OUTPUT__0:x");
+      expect(bad.code).toBe(2);
+      expect(bad.out).toContain("'midas_256:OUTPUT__0:x' is neither MODEL nor MODEL:OUTPUT");
+    } finally {
+      await fake.close();
+    }
   });
 
   it("without --onnx-root every model counts as real: the catalog's fixtures all pass the constant-output check", async () => {

@@ -263,6 +263,16 @@ class CheckContext {
   }
 }
 
+/**
+ * Why ONNX Runtime could not establish the shapes: it could not create a session from the file
+ * (`load`), or the session could not run on zero inputs (`run`); `runtime` is its version.
+ */
+export interface EstablishFailure {
+  failure: string;
+  stage: "load" | "run";
+  runtime: string;
+}
+
 /** What ONNX Runtime says about the open outputs (from `establishOutputShapes`). */
 export interface EstablishedShapes {
   /** Output dims as ONNX Runtime declares them after its graph optimizations: what Triton's load check compares. */
@@ -277,14 +287,26 @@ export interface EstablishedShapes {
  * output dims exactly (onnxruntime_backend src/onnxruntime.cc, ValidateOutputs: CompareDimsSupported
  * with compare_exact = true; a symbolic dim reaches it as -1) and would not load the model: one
  * problem per symbol then, naming every dim it covers. When ONNX Runtime could not establish the
- * shapes at all (`failure`: it could not load or run the file), one problem per open output says why.
+ * shapes at all (`failure`): if it could not load the file, one problem says the export does not
+ * load (Triton loads it with ONNX Runtime too, so setting dims would not help); if the file loads
+ * but does not run on zero inputs, one problem per open output says so, with the set-dims fix.
  */
-export function checkEstablishedOutputs(open: readonly OpenOutput[], shapes: EstablishedShapes | { failure: string }, where: OnnxCheckWhere): Problem[] {
+export function checkEstablishedOutputs(open: readonly OpenOutput[], shapes: EstablishedShapes | EstablishFailure, where: OnnxCheckWhere): Problem[] {
   const at = (field: string, message: string, hint: string) => problemAt(where, field, message, hint);
   const problems: Problem[] = [];
   const field = (o: OpenOutput) => `${where.field ? `${where.field}.` : ""}outputs[${o.index}]`;
   const setDims = (o: readonly OpenOutput[]) => setDimsCommand(where.file, o.flatMap((x) => x.spec.dims.map((value, dim) => ({ tensor: x.file.name, dim, value }))));
   const fix = (o: readonly OpenOutput[]) => `set the output dims in the file, weights untouched: ${setDims(o)}; or ${STATIC_OUTPUTS_EXPORT}`;
+  if ("failure" in shapes && shapes.stage === "load") {
+    const outs = open.map((o) => `"${o.file.name}" ${o.file.hasShape ? formatDims(o.file.dims) : "(no shape)"}`).join(", ");
+    return [
+      at(
+        `${where.field ? `${where.field}.` : ""}file`,
+        `ONNX Runtime cannot load the export (asked to establish the open output dims of ${outs}): ${shapes.failure}`,
+        `Triton's ONNX Runtime backend would not load it either, whatever its dims say: fix the export where ONNX Runtime's words point (an operator or opset it does not implement, a graph it finds invalid; onnxruntime-node ${shapes.runtime} here) and check that it loads: python3 -c "import onnxruntime as ort; ort.InferenceSession(${pyString(where.file)})"`,
+      ),
+    ];
+  }
   if ("failure" in shapes) {
     for (const o of open) {
       problems.push(at(`${field(o)}.dims`, `"${o.file.name}": the file declares ${o.file.hasShape ? formatDims(o.file.dims) : "no shape"}, and ONNX Runtime could not establish the shape from the fixed inputs: ${shapes.failure}`, fix([o])));

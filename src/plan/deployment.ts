@@ -70,6 +70,14 @@ export interface DeploymentOptions {
    * @default none: the annotation says so and a warning explains what that costs
    */
   manifestSha256?: string;
+  /**
+   * An object-store repository without `manifestSha256` would be read at its base URL, in place, where
+   * a replica that starts during an upload reads a half-written tree. "refuse": a UserError (exit 2)
+   * saying what to set (the stacks' default); "accept": the user opted out on purpose (unsafe), and a
+   * warning says so.
+   * @default a warning only (callers that deploy nothing, e.g. preflight)
+   */
+  mutableRepository?: "refuse" | "accept";
   /** Namespace of every object. @default profile deployment.namespace */
   namespace?: string;
   /** Name of the Deployment and Service. @default "triton" */
@@ -84,6 +92,8 @@ export interface DeploymentOptions {
   projectDir?: string;
   /** kubeconfig and context the providers use; kubectl in the deploy steps uses the same. @default none */
   kube?: KubeAccess;
+  /** Local port the gate's `kubectl port-forward` listens on (ClusterIP services). @default PORT_FORWARD_LOCAL_PORT */
+  portForwardPort?: number;
   /** Wait for a labelled GPU node (npm run preflight -- --wait) before creating the Deployment. @default true */
   gpuWait?: boolean;
   /** Create the ServiceMonitor/PodMonitor. @default profile deployment.monitoring.enabled */
@@ -97,6 +107,8 @@ export interface EnvVar {
   name: string;
   value?: string;
   secretKeyRef?: SecretKeyRef;
+  /** A field of the pod (downward API), e.g. `spec.nodeName`. */
+  fieldPath?: string;
 }
 export interface HttpProbe {
   path: string;
@@ -110,6 +122,13 @@ export type Volume =
   | { name: string; kind: "memory"; sizeMiB: number }
   | { name: string; kind: "secret"; secretName: string }
   | { name: string; kind: "claim"; claimName: string };
+export interface Mount {
+  volume: string;
+  mountPath: string;
+  readOnly: boolean;
+  /** A sub-folder of the volume named from the container's environment (`$(NODE_NAME)`). */
+  subPathExpr?: string;
+}
 export interface ServicePort {
   name: string;
   port: number;
@@ -155,15 +174,18 @@ export interface TritonDeployment {
   ports: { name: string; containerPort: number }[];
   probes: { liveness: HttpProbe; readiness: HttpProbe; startup: HttpProbe };
   volumes: Volume[];
-  mounts: { volume: string; mountPath: string; readOnly: boolean }[];
+  mounts: Mount[];
   /** A claim the stack creates (the engine cache on clusters). */
   persistentVolumeClaim?: ClaimSpec;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   gpu: GpuRequirements;
   /** Required node affinity: one term, every requirement ANDed. */
   nodeAffinity: NodeSelectorRequirement[];
-  /** Prefer one replica per node. */
-  spreadAcrossNodes: boolean;
+  /**
+   * Required pod anti-affinity on the node name, whenever more than one pod may run: no two pods
+   * share a node's GPU, its hostPath engine cache or its sub-folder of a shared engine-cache claim.
+   */
+  onePodPerNode: boolean;
   runtimeClassName?: string;
   security: { runAsUser: number; runAsGroup: number; fsGroup: number };
   shm: ShmSizing;
@@ -204,9 +226,11 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
 
   const shm = shmSizing(plan, hints.preprocess);
   const labels = { "app.kubernetes.io/name": "triton", "app.kubernetes.io/instance": name, "triton-deploy/profile": plan.profile.name };
-  const repo = repositoryLayout(repository, opts.manifestSha256, plan);
+  const repo = repositoryLayout(repository, opts.manifestSha256, opts.mutableRepository, plan);
   warnings.push(...repo.warnings);
-  const cache = engineCacheLayout(hints.engineCache, repository, name, replicas, scaling !== undefined);
+  // More than one pod at once (replicas, or what the autoscaler adds): one per node, see engineCacheLayout.
+  const onePodPerNode = replicas > 1 || scaling !== undefined;
+  const cache = engineCacheLayout(hints.engineCache, repository, name, onePodPerNode);
   warnings.push(...cache.warnings);
   const volumes: Volume[] = [...repo.volumes, ...cache.volumes, { name: "dshm", kind: "memory", sizeMiB: shm.sizeMiB }];
   const mounts = [...repo.mounts, ...cache.mounts, { volume: "dshm", mountPath: "/dev/shm", readOnly: false }];
@@ -248,6 +272,7 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
     env: [
       { name: RESTRICTED_VALUE_ENV, secretKeyRef: restricted.secret },
       ...(gcs ? [{ name: "GOOGLE_APPLICATION_CREDENTIALS", value: "/var/run/secrets/gcs/credentials.json" }] : []),
+      ...(cache.env ?? []),
     ],
     envFromSecrets: repository.kind === "objectStore" && !gcs ? [repository.credentialsSecret] : [],
     ports: (["http", "grpc", "metrics"] as const).map((p) => ({ name: p, containerPort: TRITON_PORTS[p] })),
@@ -266,7 +291,7 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
     },
     gpu,
     nodeAffinity: nodeAffinity(gpu),
-    spreadAcrossNodes: replicas > 1 || scaling !== undefined,
+    onePodPerNode,
     ...(hints.runtimeClassName ? { runtimeClassName: hints.runtimeClassName } : {}),
     security: { runAsUser: TRITON_UID, runAsGroup: TRITON_UID, fsGroup: TRITON_UID },
     shm,
@@ -282,7 +307,7 @@ export function buildTritonDeployment(plan: Plan, profile: LoadedProfile, opts: 
     ...(opts.gpuWait ?? true
       ? { gpuWait: preflightStep({ profile: plan.profile.name, namespace, apiSecret: restricted.secret.name, image, waitSeconds: rollout.gpuWaitSeconds, projectDir, kube, ...(opts.specsDir ? { specsDir: opts.specsDir } : {}), ...(opts.measuredFile ? { measuredFile: opts.measuredFile } : {}) }) }
       : {}),
-    verify: verifyStep({ profile: plan.profile.name, url, service: hints.service, name, namespace, restricted, projectDir, kube }),
+    verify: verifyStep({ profile: plan.profile.name, url, service: hints.service, name, namespace, restricted, projectDir, kube, ...(opts.portForwardPort ? { localPort: opts.portForwardPort } : {}) }),
     warnings,
   };
 }
@@ -294,11 +319,21 @@ export function repositoryVersion(manifestSha256: string): string {
 
 interface Layout {
   volumes: Volume[];
-  mounts: { volume: string; mountPath: string; readOnly: boolean }[];
+  mounts: Mount[];
+  env?: EnvVar[];
   warnings: string[];
 }
 
-function repositoryLayout(repository: RepositorySource, manifestSha256: string | undefined, plan: Plan): Layout & { modelRepository: string } {
+/**
+ * The base URL Triton would read in place: an object-store repository whose published manifest is not
+ * known, so no immutable `<base>/<version>` prefix can be named. Undefined when the prefix is known
+ * or the repository is a hostPath (synth-repo swaps that tree in whole).
+ */
+export function inPlaceRepository(repository: RepositorySource, manifestSha256: string | undefined): string | undefined {
+  return repository.kind === "objectStore" && !manifestSha256 ? repository.url.replace(/\/+$/, "") : undefined;
+}
+
+function repositoryLayout(repository: RepositorySource, manifestSha256: string | undefined, mutable: DeploymentOptions["mutableRepository"], plan: Plan): Layout & { modelRepository: string } {
   if (repository.kind === "hostPath") {
     const parent = posix.dirname(repository.path);
     return {
@@ -310,29 +345,49 @@ function repositoryLayout(repository: RepositorySource, manifestSha256: string |
         : [`no manifest.json in ${repository.path} on this machine: the pod annotation ${ANNOTATIONS.manifest} cannot follow the repository, so a later synth-repo alone will not restart Triton (synthesize on the GPU node, or kubectl rollout restart deployment/triton after synth-repo)`],
     };
   }
-  const base = repository.url.replace(/\/+$/, "");
-  if (!manifestSha256) {
-    return {
-      modelRepository: base,
-      volumes: [],
-      mounts: [],
-      warnings: [`${plan.profile.name}: Triton reads ${base} as it is, not an immutable prefix; publish the repository to ${base}/<version> and set TRITON_PROD_REPOSITORY_DIR to the local copy you uploaded (docs/deploy.md), so replicas never read a half-written tree`],
-    };
+  const base = inPlaceRepository(repository, manifestSha256);
+  if (base === undefined) return { modelRepository: `${repository.url.replace(/\/+$/, "")}/${repositoryVersion(manifestSha256!)}`, volumes: [], mounts: [], warnings: [] };
+  const publish = `publish the repository to ${base}/<version> (a new prefix per synth-repo) and set TRITON_PROD_REPOSITORY_DIR to the local copy you uploaded (docs/deploy.md, gpu-prod)`;
+  if (mutable === "refuse") {
+    throw new UserError({ file: plan.profile.file, field: "deployment.repository.url", message: `${plan.profile.name}: Triton would read ${base} in place, so a replica that starts during an upload reads a half-written repository`, hint: `${publish}; or set TRITON_PROD_MUTABLE_REPOSITORY=true to accept that risk` }, 2);
   }
-  return { modelRepository: `${base}/${repositoryVersion(manifestSha256)}`, volumes: [], mounts: [], warnings: [] };
+  const warning = mutable === "accept"
+    ? `${plan.profile.name}: Triton reads ${base} in place (TRITON_PROD_MUTABLE_REPOSITORY=true, unsafe): a replica that starts during an upload reads a half-written repository; ${publish}`
+    : `${plan.profile.name}: Triton reads ${base} as it is, not an immutable prefix; ${publish}, so replicas never read a half-written tree`;
+  return { modelRepository: base, volumes: [], mounts: [], warnings: [warning] };
 }
 
-function engineCacheLayout(configured: EngineCache | undefined, repository: RepositorySource, name: string, replicas: number, scales: boolean): Layout & { claim?: ClaimSpec } {
+/** Environment variable naming the pod's node (downward API `spec.nodeName`), for the engine cache's sub-folder. */
+export const NODE_NAME_ENV = "NODE_NAME";
+
+/**
+ * The TensorRT engine cache at ENGINE_CACHE_MOUNT. The model configs name their folders below that one
+ * path, and every pod reads the same configs, so two pods writing one volume would build the same
+ * engine files at once (two replicas on a first create, or the autoscaler adding pods to a cold
+ * cache) and one could read the other's half-written engine. When more than one pod may run, each
+ * node gets its own writer: pods are spread one per node (required anti-affinity), a hostPath is
+ * per node anyway, and a shared claim is mounted at its sub-folder `$(NODE_NAME)` — the configs'
+ * paths do not change. TensorRT engines are specific to the GPU, so a node's cache is the natural unit.
+ */
+function engineCacheLayout(configured: EngineCache | undefined, repository: RepositorySource, name: string, onePodPerNode: boolean): Layout & { claim?: ClaimSpec } {
   const cache: EngineCache = configured ?? (repository.kind === "hostPath"
     ? { kind: "hostPath", path: posix.join(posix.dirname(repository.path), DEFAULT_ENGINE_CACHE_DIR) }
     : { kind: "persistentVolumeClaim", sizeGiB: 20, accessMode: "ReadWriteMany" });
-  const mounts = [{ volume: "engine-cache", mountPath: ENGINE_CACHE_MOUNT, readOnly: false }];
-  if (cache.kind === "hostPath") return { volumes: [{ name: "engine-cache", kind: "hostPath", path: cache.path }], mounts, warnings: [] };
+  const mount: Mount = { volume: "engine-cache", mountPath: ENGINE_CACHE_MOUNT, readOnly: false };
+  if (cache.kind === "hostPath") return { volumes: [{ name: "engine-cache", kind: "hostPath", path: cache.path }], mounts: [mount], warnings: [] };
   const claim: ClaimSpec = { name: `${name}-engine-cache`, sizeGiB: cache.sizeGiB, accessMode: cache.accessMode, ...(cache.storageClassName ? { storageClassName: cache.storageClassName } : {}) };
-  const warnings = cache.accessMode === "ReadWriteOnce" && (replicas > 1 || scales)
+  const warnings = cache.accessMode === "ReadWriteOnce" && onePodPerNode
     ? [`engineCache ReadWriteOnce: replicas on different nodes cannot all mount ${claim.name}; use ReadWriteMany or a hostPath per node`]
     : [];
-  return { volumes: [{ name: "engine-cache", kind: "claim", claimName: claim.name }], mounts, claim, warnings };
+  const volumes: Volume[] = [{ name: "engine-cache", kind: "claim", claimName: claim.name }];
+  if (!onePodPerNode) return { volumes, mounts: [mount], claim, warnings };
+  return {
+    volumes,
+    mounts: [{ ...mount, subPathExpr: `$(${NODE_NAME_ENV})` }],
+    env: [{ name: NODE_NAME_ENV, fieldPath: "spec.nodeName" }],
+    claim,
+    warnings,
+  };
 }
 
 /** tritonserver flags; the model list is exactly the plan's, in its order. */

@@ -27,6 +27,8 @@ export interface KubeAccess {
 export const VERIFY_HEADER_ENV = { name: "TRITON_RESTRICTED_HEADER", value: "TRITON_RESTRICTED_VALUE" } as const;
 /** Local port for `kubectl port-forward` when the service is not reachable from outside. */
 export const PORT_FORWARD_LOCAL_PORT = 18000;
+/** How long the gate waits for the tunnel to answer `/v2/health/live` before it fails the deploy. */
+export const PORT_FORWARD_WAIT_SECONDS = 30;
 
 /** A word for bash: single-quoted unless it is plainly safe. */
 export function shellWord(s: string): string {
@@ -53,6 +55,10 @@ export interface VerifyStepInput {
   restricted: RestrictedApi;
   projectDir: string;
   kube: KubeAccess;
+  /** @default PORT_FORWARD_LOCAL_PORT */
+  localPort?: number;
+  /** @default PORT_FORWARD_WAIT_SECONDS */
+  tunnelWaitSeconds?: number;
 }
 
 export function verifyStep(i: VerifyStepInput): VerifyStep {
@@ -67,19 +73,47 @@ export function verifyStep(i: VerifyStepInput): VerifyStep {
   ];
   const gate = (url: string) => `npm run verify-ready -- --url ${url} --profile ${i.profile}`;
   const lines = ["set -eo pipefail", ...(i.kube.configPath ? [] : [KUBECONFIG_BRIDGE]), ...readKey];
+  const port = i.localPort ?? PORT_FORWARD_LOCAL_PORT;
+  const local = `http://127.0.0.1:${port}`;
   if (i.service === "NodePort") lines.push(gate(i.url));
-  else {
-    // A ClusterIP service is reachable only inside the cluster: tunnel to it for the gate.
-    const local = `http://127.0.0.1:${PORT_FORWARD_LOCAL_PORT}`;
-    lines.push(
-      `${kubectl} port-forward service/${i.name} ${PORT_FORWARD_LOCAL_PORT}:8000 >/dev/null 2>&1 &`,
-      "tunnel=$!",
-      "trap 'kill $tunnel' EXIT",
-      "sleep 3",
-      gate(local),
-    );
-  }
-  return step(lines, i.projectDir, { [VERIFY_HEADER_ENV.name]: i.restricted.header, TRITON_HTTP_URL: i.service === "NodePort" ? i.url : `http://127.0.0.1:${PORT_FORWARD_LOCAL_PORT}` });
+  else lines.push(...tunnel(kubectl, `port-forward service/${i.name} ${port}:8000`, local, i.tunnelWaitSeconds ?? PORT_FORWARD_WAIT_SECONDS), gate(local));
+  return step(lines, i.projectDir, { [VERIFY_HEADER_ENV.name]: i.restricted.header, TRITON_HTTP_URL: i.service === "NodePort" ? i.url : local });
+}
+
+/**
+ * A ClusterIP service is reachable only inside the cluster: open `kubectl port-forward` in the
+ * background and poll `<url>/v2/health/live` (node's fetch: node is there wherever npm is) until it
+ * answers 200. Fails at once when kubectl exits (its own message shown: a taken port, a missing
+ * service), or after `waitSeconds` with what kubectl said; the tunnel ends with the step. The old
+ * fixed `sleep 3` either wasted time or ran the gate against a tunnel that was not up yet.
+ */
+function tunnel(kubectl: string, portForward: string, url: string, waitSeconds: number): string[] {
+  const live = `${url}/v2/health/live`;
+  const probe = `node -e "fetch('${live}',{signal:AbortSignal.timeout(2000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`;
+  // Messages name the tunnel without kubectl's flags: a quoted context must not meet the echo's quotes.
+  const exited = [
+    "if ! kill -0 $tunnel 2>/dev/null; then",
+    `  echo "verify-ready: kubectl ${portForward} exited: $(cat "$tunnel_log")" >&2`,
+    "  exit 1",
+    "fi",
+  ];
+  return [
+    'tunnel_log="$(mktemp)"',
+    `${kubectl} ${portForward} >"$tunnel_log" 2>&1 &`,
+    "tunnel=$!",
+    `trap 'kill $tunnel 2>/dev/null || true; rm -f "$tunnel_log"' EXIT`,
+    `deadline=$((SECONDS + ${waitSeconds}))`,
+    `until ${probe}; do`,
+    ...exited.map((l) => `  ${l}`),
+    "  if [ $SECONDS -ge $deadline ]; then",
+    `    echo "verify-ready: ${live} did not answer 200 within ${waitSeconds} s through kubectl ${portForward} (kubectl said: $(cat "$tunnel_log"))" >&2`,
+    "    exit 1",
+    "  fi",
+    "  sleep 1",
+    "done",
+    // What answered must be our tunnel, not another listener on the port kubectl could not take.
+    ...exited,
+  ];
 }
 
 export interface PreflightStepInput {

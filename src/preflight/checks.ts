@@ -74,13 +74,16 @@ export function viewNode(n: Node, r: GpuRequirements): NodeView {
   return v;
 }
 
-/** GPUs the pod's affinity can use: on Ready nodes that meet every requirement. */
-export function placeableGpus(views: readonly NodeView[]): number {
-  return views.filter((v) => v.misses.length === 0).reduce((s, v) => s + v.gpus, 0);
+/**
+ * GPUs the pods can use: on Ready nodes that meet every requirement; one per node when the pods are
+ * spread one per node (TritonDeployment.onePodPerNode: a second GPU on a node then stays idle).
+ */
+export function placeableGpus(views: readonly NodeView[], onePerNode = false): number {
+  return views.filter((v) => v.misses.length === 0).reduce((s, v) => s + (onePerNode ? Math.min(v.gpus, 1) : v.gpus), 0);
 }
 
 /** The GPU checks, node by node; a check passes when some GPU node passes it. */
-export function checkGpuNodes(nodes: readonly Node[], r: GpuRequirements): CheckResult[] {
+export function checkGpuNodes(nodes: readonly Node[], r: GpuRequirements, onePerNode = false): CheckResult[] {
   const views = nodes.map((n) => viewNode(n, r));
   const gpuNodes = views.filter((v) => v.gpus > 0);
   const names = (vs: readonly NodeView[]) => vs.map((v) => v.name).join(", ");
@@ -132,10 +135,10 @@ export function checkGpuNodes(nodes: readonly Node[], r: GpuRequirements): Check
     else out.push({ ...product, status: "warn", detail: `${seen}: the plan's estimates were made for ${r.product}`, fix: "the memory floor still holds; write a profile for this card if it differs much" });
   }
 
-  const placement = { id: "placement", title: `${r.gpus} GPU(s) the pod's affinity can use` };
-  const usable = placeableGpus(views);
+  const placement = { id: "placement", title: onePerNode ? `${r.gpus} GPU node(s) the pods' affinity can use, one pod per node` : `${r.gpus} GPU(s) the pod's affinity can use` };
+  const usable = placeableGpus(views, onePerNode);
   if (usable >= r.gpus) out.push({ ...placement, status: "pass", detail: `${usable} on ${names(views.filter((v) => v.misses.length === 0))}` });
-  else out.push({ ...placement, status: "fail", detail: `${usable} usable: ${views.map((v) => `${v.name}: ${v.misses.join(", ") || "ok"}`).join("; ")}`, fix: "the pod would stay Pending; see the checks above" });
+  else out.push({ ...placement, status: "fail", detail: `${usable} usable: ${views.map((v) => `${v.name}: ${v.misses.join(", ") || "ok"}`).join("; ")}`, fix: onePerNode ? "a pod would stay Pending: the pods run one per node (each node writes its own TensorRT engine cache), so every replica needs a GPU node of its own; see the checks above" : "the pod would stay Pending; see the checks above" });
   return out;
 }
 
@@ -144,9 +147,9 @@ export function checkGpuNodes(nodes: readonly Node[], r: GpuRequirements): Check
  * waiting changes nothing: either the pod can be placed, or a driver or memory that misses the
  * requirements will not fix itself.
  */
-export function gpuSettled(nodes: readonly Node[], r: GpuRequirements): boolean {
+export function gpuSettled(nodes: readonly Node[], r: GpuRequirements, onePerNode = false): boolean {
   const settled = nodes.map((n) => viewNode(n, r)).filter((v) => v.ready && v.gpus > 0 && v.memoryMiB !== undefined && v.driverMajor !== undefined);
-  return settled.reduce((s, v) => s + v.gpus, 0) >= r.gpus;
+  return settled.reduce((s, v) => s + (onePerNode ? 1 : v.gpus), 0) >= r.gpus;
 }
 
 export function checkRuntimeClass(name: string | undefined, rc: RuntimeClass | undefined): CheckResult {

@@ -62,7 +62,7 @@ export async function runPreflight(input: PreflightInput, deps: PreflightDeps): 
     const start = deps.now();
     const pollMs = deps.pollMs ?? 5000;
     let lastLog = -Infinity;
-    while (!(nodes.ok && gpuSettled(nodes.nodes, m.gpu))) {
+    while (!(nodes.ok && gpuSettled(nodes.nodes, m.gpu, m.onePodPerNode))) {
       const elapsed = (deps.now() - start) / 1000;
       if (elapsed >= input.waitSeconds) {
         deps.log(`preflight: no labelled GPU node after ${formatDuration(Math.round(elapsed))}; checking anyway`);
@@ -80,7 +80,7 @@ export async function runPreflight(input: PreflightInput, deps: PreflightDeps): 
 
   const checks: CheckResult[] = [checkCluster(nodes.ok ? { ok: true, nodes: nodes.nodes.length } : nodes)];
   if (nodes.ok) {
-    checks.push(...checkGpuNodes(nodes.nodes, m.gpu));
+    checks.push(...checkGpuNodes(nodes.nodes, m.gpu, m.onePodPerNode));
     checks.push(await runtimeClass(m, deps));
     for (const need of m.requiredSecrets) {
       const s = await deps.kubectl.get(["secret", need.name, "--namespace", m.namespace], SecretSchema);

@@ -4,8 +4,9 @@
 // so each ends with one link again). Exports are cloned (copy-on-write, reflink) where the filesystem
 // can, else copied, so the repository shares no bytes with them: an exporter that rewrites its file
 // in place cannot change what Triton serves. Hard links to the exports only when asked (`link`).
-// Every file the tool writes is 0644 and every folder 0755, whatever the export's mode or the
-// umask, so Triton's user (uid 1000 in the deployment) can read them.
+// Every file the tool writes is 0644 and every folder it makes 0755 (the repository's missing
+// parent folders too), whatever the export's mode or the umask, so Triton's user (uid 1000 in the
+// deployment) can reach and read them.
 import { constants } from "node:fs";
 import { chmod, copyFile, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -31,10 +32,7 @@ export interface ApplyOptions {
   progress?: Progress;
   /** Called with the staged tree complete, just before the swap (tests use it to fail there). */
   beforeSwap?: (staging: string) => Promise<void> | void;
-  /**
-   * Hashes the caller took before applying (synth-repo hashes TensorRT exports to key their engine
-   * caches): merged into the repository's cache, so nothing is hashed twice, and counted in hashedBytes.
-   */
+  /** Hashes of exports read earlier this run (the output-shape cache's), so none is read twice. */
   knownHashes?: HashCache;
 }
 
@@ -52,6 +50,11 @@ export interface ApplyReport {
   removed: string[];
   /** Files the tool did not create, carried into the new tree untouched. */
   kept: string[];
+  /**
+   * Exports (absolute paths) the old or the new tree holds by hard link, whose ctime this run moved
+   * by linking or unlinking them: caches keyed on ctime re-key these (HashCache.refresh).
+   */
+  relinkedExports: string[];
   notes: string[];
   hashedBytes: number;
   manifest: Manifest;
@@ -64,6 +67,8 @@ interface Desired {
   sha256: string | undefined;
   size: number;
   status: Status;
+  /** The repository's file before this run was a hard link to the export. */
+  sharedBefore: boolean;
 }
 
 /** What placing files needs besides the file itself. */
@@ -82,15 +87,14 @@ interface PlaceContext {
 export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyOptions = {}): Promise<ApplyReport> {
   const out = resolve(outDir);
   const paths: SwapPaths = { parent: dirname(out), base: basename(out), out };
-  await mkdir(paths.parent, { recursive: true });
+  await makeParents(paths.parent);
   const release = await acquireLock(paths);
   try {
     const notes = [...(opts.link ? [LINK_NOTE] : []), ...(await recoverInterrupted(paths))];
     const hadOld = await isRepositoryDir(out);
     const old = hadOld ? await readManifest(out) : undefined;
     const cache = await HashCache.load(join(out, HASH_CACHE_FILE));
-    for (const [file, e] of Object.entries(opts.knownHashes?.toJSON().entries ?? {})) if (cache.lookup(file, e) !== e.sha256) cache.record(file, e, e.sha256);
-    const hashedBefore = opts.knownHashes?.hashedBytes ?? 0;
+    if (opts.knownHashes) await cache.adopt(opts.knownHashes, plan.files.flatMap((f) => (f.kind === "source" ? [f.source] : [])));
     const owned = new Map((old?.manifest.files ?? []).map((f) => [f.path, f]));
     const desired = await classify(plan, out, owned, cache, opts);
 
@@ -110,7 +114,7 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
       const manifest = manifestOf(plan, desired);
       if (old?.text === renderManifest(manifest)) {
         if (cache.changed) await writeAtomically(join(out, HASH_CACHE_FILE), cacheText(cache, desired, out));
-        return { ...report, hashedBytes: hashedBefore + cache.hashedBytes, manifest };
+        return { ...report, hashedBytes: cache.hashedBytes, manifest };
       }
     }
 
@@ -137,10 +141,12 @@ export async function applyRepoPlan(plan: RepoPlan, outDir: string, opts: ApplyO
       stopSignals();
     }
     // Carrying files over by hard link (and removing the old tree) moved their ctime, and so did
-    // linking the exports: re-key those whose contents are as hashed, then write the cache.
-    for (const file of cachedPaths(desired, out)) await cache.refresh(file);
+    // linking an export or removing a link to it: re-key those whose contents are as hashed (and
+    // no other export: one whose ctime moved without the tool is checked by its hash), then write the cache.
+    const relinkedExports = desired.flatMap((d) => (d.file.kind === "source" && (d.sharedBefore || report.linked.includes(d.file.path)) ? [d.file.source] : []));
+    for (const file of [...desired.map((d) => join(out, d.file.path)), ...relinkedExports]) await cache.refresh(file);
     await writeAtomically(join(out, HASH_CACHE_FILE), cacheText(cache, desired, out));
-    return { ...report, changed: true, removed, hashedBytes: hashedBefore + cache.hashedBytes, manifest };
+    return { ...report, changed: true, removed, relinkedExports, hashedBytes: cache.hashedBytes, manifest };
   } finally {
     await release();
   }
@@ -157,7 +163,7 @@ function manifestOf(plan: RepoPlan, desired: Desired[]): Manifest {
 type Tally = Omit<ApplyReport, "manifest">;
 
 function emptyTally(outDir: string, notes: string[]): Tally {
-  return { outDir, changed: false, written: [], cloned: [], copied: [], linked: [], unchanged: [], removed: [], kept: [], notes, hashedBytes: 0 };
+  return { outDir, changed: false, written: [], cloned: [], copied: [], linked: [], unchanged: [], removed: [], kept: [], relinkedExports: [], notes, hashedBytes: 0 };
 }
 
 async function isRepositoryDir(out: string): Promise<boolean> {
@@ -186,18 +192,19 @@ async function classify(plan: RepoPlan, out: string, owned: Map<string, Manifest
     if (file.kind === "content") {
       const size = file.content.length;
       const same = st?.isFile() && st.size === size && (st.mode & 0o777) === FILE_MODE && Buffer.from(file.content).equals(await readFile(target));
-      result.push({ file, sha256: sha256Of(file.content), size, status: !st ? "new" : same ? "unchanged" : "changed" });
+      result.push({ file, sha256: sha256Of(file.content), size, status: !st ? "new" : same ? "unchanged" : "changed", sharedBefore: false });
       continue;
     }
     const src = await stat(file.source);
     let sha256 = cache.lookup(file.source, src);
     if (!st && !sha256 && !opts.link) {
-      result.push({ file, sha256: undefined, size: src.size, status: "new" });
+      result.push({ file, sha256: undefined, size: src.size, status: "new", sharedBefore: false });
       continue;
     }
     sha256 ??= (await cache.hash(file.source, opts.progress)).sha256;
     const status: Status = !st ? "new" : (await sameExport(file, target, st, sha256, src.size, cache, opts)) ? "unchanged" : "changed";
-    result.push({ file, sha256, size: src.size, status });
+    const sharedBefore = !!st && st.isFile() && st.ino === src.ino && st.dev === src.dev;
+    result.push({ file, sha256, size: src.size, status, sharedBefore });
   }
   if (problems.length > 0) throw new UserError(problems);
   return result;
@@ -262,6 +269,19 @@ async function carryOver(from: string, to: string, rel: string, replaced: Set<st
     }
   }
   return kept;
+}
+
+/**
+ * Makes the repository's parent folder where it is missing, each folder made 0755 whatever the
+ * umask: the deployment mounts the parent, and Triton's user must be able to enter it.
+ */
+async function makeParents(parent: string): Promise<void> {
+  const first = await mkdir(parent, { recursive: true });
+  if (first === undefined) return;
+  for (let dir = parent; ; dir = dirname(dir)) {
+    await chmod(dir, DIR_MODE);
+    if (dir === first || dirname(dir) === dir) return;
+  }
 }
 
 /** Makes the folders of `rel` under `root` that are not there yet, each 0755 whatever the umask. */

@@ -3,7 +3,9 @@
 // writer can set it: an export rewritten in place keeps its path, inode and often its size, and a
 // writer that restores the old mtime (cp -p, tar, rsync -t) still moves ctime, so the change is seen.
 // Linking a file also moves its ctime (the link count is metadata): `refresh` re-keys a file whose
-// size and mtime are as hashed after the tool itself linked or unlinked it.
+// size and mtime are as hashed after the tool itself linked or unlinked it; it is called only for
+// such files (the repository's own, and exports the repository held or holds by hard link), never
+// for an export the tool did not touch, whose moved ctime means someone else changed it.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
@@ -71,6 +73,22 @@ export class HashCache {
   record(file: string, st: FileKey, sha256: string): void {
     this.entries[file] = { ...keyOf(st), sha256 };
     this.dirty = true;
+  }
+
+  /**
+   * Takes `other`'s hashes of `files` that match the files as they are now, where this cache has
+   * none that does: what another cache hashed (the output-shape cache reads an export before the
+   * repository is written) is not read again.
+   */
+  async adopt(other: HashCache, files: Iterable<string>): Promise<void> {
+    for (const f of files) {
+      const theirs = other.entries[f];
+      if (!theirs) continue;
+      const st = await stat(f).catch(() => undefined);
+      if (!st || this.lookup(f, st) !== undefined || other.lookup(f, st) === undefined) continue;
+      this.entries[f] = { ...theirs };
+      this.dirty = true;
+    }
   }
 
   /**

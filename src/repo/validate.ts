@@ -2,12 +2,13 @@
 // read by the header walk (weights are never decoded) and compared with the spec, and its
 // external-data files checked. Outputs the file leaves symbolic while its inputs are fixed get their
 // shape from ONNX Runtime (src/onnx/output-shapes.ts, cached by the file's hash) before they are
-// judged. All problems of all branches are reported at once.
+// judged; the caller owns that cache and decides whether it is written. All problems of all
+// branches are reported at once.
 import { realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { UserError, type Problem } from "../errors.ts";
 import { checkEstablishedOutputs, checkExternalData, checkOnnxAgainstSpec, readOnnxIO, type OnnxIO } from "../onnx/read-io.ts";
-import { OutputShapeCache } from "../onnx/output-shapes.ts";
+import { EstablishError, ORT_VERSION, type OutputShapeCache } from "../onnx/output-shapes.ts";
 import type { Catalog, CatalogBranch } from "../spec/catalog.ts";
 import { branchSource } from "../spec/catalog.ts";
 import { formatFieldPath, type FieldPath } from "../spec/yaml.ts";
@@ -21,12 +22,8 @@ export interface ValidatedBranch {
   io: OnnxIO;
 }
 
-export interface ValidateOptions {
-  /** Folder of the output-shape cache. @default defaultCacheDir() ($TRITON_DEPLOY_CACHE_DIR, $XDG_CACHE_HOME/triton-deploy, ~/.cache/triton-deploy) */
-  cacheDir?: string;
-}
-
-export async function validateExports(catalog: Catalog, branches: readonly CatalogBranch[], onnxRoot: string, opts: ValidateOptions = {}): Promise<ValidatedBranch[]> {
+/** `shapes` answers for outputs left open (OutputShapeCache.load()); it is not saved here. */
+export async function validateExports(catalog: Catalog, branches: readonly CatalogBranch[], onnxRoot: string, shapes: OutputShapeCache): Promise<ValidatedBranch[]> {
   const root = resolve(onnxRoot);
   const rootReal = await realpath(root).catch(() => undefined);
   if (!rootReal || !(await stat(rootReal)).isDirectory()) {
@@ -34,13 +31,11 @@ export async function validateExports(catalog: Catalog, branches: readonly Catal
   }
   const problems: Problem[] = [];
   const out: ValidatedBranch[] = [];
-  const shapes = await OutputShapeCache.load(opts.cacheDir);
   for (const cb of branches) {
     const found = await validateBranch(catalog, cb, root, rootReal, shapes);
     if (Array.isArray(found)) problems.push(...found);
     else out.push(found);
   }
-  await shapes.save();
   if (problems.length > 0) throw new UserError(problems);
   return out;
 }
@@ -77,7 +72,10 @@ async function validateBranch(catalog: Catalog, cb: CatalogBranch, root: string,
   }
   // ONNX Runtime is asked only about a file that is otherwise sound (its data there, its I/O agreeing).
   if (check.problems.length + external.length === 0 && check.open.length > 0) {
-    const established = await shapes.establish(onnxFile, io.inputs).catch((e: unknown) => ({ failure: e instanceof Error ? e.message : String(e) }));
+    const established = await shapes.establish(onnxFile, io.inputs).catch((e: unknown) => {
+      if (e instanceof EstablishError) return { failure: e.message, stage: e.stage, runtime: ORT_VERSION };
+      throw e;
+    });
     check.problems.push(...checkEstablishedOutputs(check.open, established, where));
   }
   const mismatches = check.problems.map((p) => locate(p, source));

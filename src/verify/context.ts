@@ -23,7 +23,7 @@ export interface VerifyContext {
   timeoutS: number;
   /** What a server that is not there most likely means where it is deployed (kubernetesDownHint). */
   downHint?: string;
-  /** Entry models (or branches) whose output may be constant on purpose (--accept-constant-output). */
+  /** `MODEL` (entry model or branch) or `MODEL:OUTPUT` whose output may be constant on purpose (--accept-constant-output; constant.ts parses them). */
   acceptConstant?: ReadonlySet<string>;
 }
 

@@ -35,7 +35,7 @@ export interface VerifyOptions {
   junitFile?: string;
   /** Progress lines (one per step), e.g. to stderr. */
   progress?: (line: string) => void;
-  /** Entry models (or branch names) whose output may be constant, or the same for different inputs, on purpose. */
+  /** `MODEL` (entry model or branch) or `MODEL:OUTPUT`, each constant, or the same for different inputs, on purpose. */
   acceptConstantOutput?: readonly string[];
 }
 
