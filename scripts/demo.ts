@@ -55,7 +55,7 @@ await runCli(async () => {
   code = await npmRun("synth-repo", ["--specs", f.specs, "--onnx-root", f.onnxRoot, "--out", f.repo, "--quiet"]);
   if (code !== 0) return code;
 
-  const card = `${plan.profile.gpu.product}, ${plan.profile.gpu.vramMiB} MiB - reserve ${plan.profile.reserveMiB}`;
+  const card = `${plan.profile.gpu.product}, ${plan.profile.gpu.reportedMiB ?? plan.profile.gpu.vramMiB} MiB - reserve ${plan.profile.reserveMiB}`;
   say(`3/5 serve-local: ${f.repo} on a free port and a simulated ${card} (--gpu ${f.profile}), loading the ${f.profile} plan's ${plan.loadModels.length} models (excluded: ${plan.excluded.map((e) => e.branch).join(", ") || "none"})`);
   const header = DEFAULT_RESTRICTED_API.header;
   const key = randomBytes(12).toString("hex");

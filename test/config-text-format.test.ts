@@ -64,7 +64,7 @@ const tensorrt: ModelConfig = {
     input_pinned_memory: { enable: true },
     output_pinned_memory: { enable: false },
   },
-  instance_group: [{ name: "gpu0", count: 1, kind: "KIND_GPU", gpus: [0] }],
+  instance_group: [{ name: "gpu0", count: 1, kind: "KIND_GPU", rate_limiter: { resources: [{ name: "gpu_serial", global: true, count: 1 }], priority: 2 }, gpus: [0] }],
   model_warmup: [{ name: "zeros", batch_size: 1, inputs: { images: { data_type: "TYPE_FP32", dims: [1, 3, 640, 640], zero_data: true } } }],
   response_cache: { enable: true },
 };
@@ -131,6 +131,11 @@ describe("writing config.pbtxt", () => {
       ].join("\n"),
     );
     expect(text).toContain('reshape { shape: [ 84, 8400 ] }');
+    // The rate limiter (common protobuf/model_config.proto r24.08: ModelInstanceGroup.rate_limiter 6,
+    // ModelRateLimiter.resources 1 / priority 2, Resource.name 1 / global 2 / count 3), in the .proto's declaration order.
+    expect(text).toContain(
+      ["    rate_limiter {", "      resources [", "        {", '          name: "gpu_serial"', "          global: true", "          count: 1", "        }", "      ]", "      priority: 2", "    }", "    gpus: [ 0 ]"].join("\n"),
+    );
     expect(text).toContain('inputs { key: "images" value: { data_type: TYPE_FP32 dims: [ 1, 3, 640, 640 ] zero_data: true } }');
   });
 
@@ -160,7 +165,7 @@ describe("round trips", () => {
     ["an onnxruntime model with ORT parameters", onnxModel],
     ["a Python backend step on the CPU", pythonStep],
     ["an ensemble with two steps", ensemble],
-    ["a TensorRT accelerator block, warm-up and version policy", tensorrt],
+    ["a TensorRT accelerator block, a rate limiter, warm-up and version policy", tensorrt],
     ["an all-versions policy (an empty message that is set)", { name: "v", version_policy: { all: {} } } as ModelConfig],
   ])("%s reads back as written", (_, cfg) => {
     expect(() => roundTripCheck(cfg)).not.toThrow();
@@ -318,5 +323,8 @@ describe("modelConfigToJson: what Triton's GET /v2/models/{m}/config returns", (
     expect(e.step[0]).toEqual({ model_name: "preprocess_midas_256", model_version: -1, input_map: { INPUT__0: "INPUT__0" }, output_map: { input: "preprocessed_input" }, model_namespace: "" });
     const w = (modelConfigToJson(tensorrt).model_warmup as Record<string, unknown>[])[0];
     expect(w).toEqual({ name: "zeros", batch_size: 1, inputs: { images: { data_type: "TYPE_FP32", dims: [1, 3, 640, 640], zero_data: true } }, count: 0 });
+    const g = (modelConfigToJson(tensorrt).instance_group as Record<string, unknown>[])[0];
+    expect(g!.rate_limiter).toEqual({ resources: [{ name: "gpu_serial", global: true, count: 1 }], priority: 2 });
+    expect(Object.keys(g!)).toEqual(["name", "kind", "count", "rate_limiter", "gpus", "secondary_devices", "profile", "passive", "host_policy"]);
   });
 });

@@ -30,9 +30,9 @@ describe("npm run demo", () => {
     expect(run.status, out).toBe(0);
     for (const step of ["1/5 fixtures", "2/5 synth-repo", "3/5 serve-local", "4/5 verify-ready", "5/5 stopping serve-local"]) expect(out).toContain(`demo: ${step}`);
     // on the simulated gpu-local card, within its memory: what it used with every model loaded, and the most at any moment
-    expect(out).toMatch(/\[serve-local\] serve-local: simulated GPU NVIDIA-GeForce-RTX-2060 \(--gpu gpu-local, GPU-simulated-gpu-local\): 6144 MiB, 1024 MiB reserved/);
-    expect(out).toContain("[serve-local] serve-local: simulated GPU: 3804 of 6144 MiB used after loading (12 ONNX Runtime model versions), 2340 MiB free (simulated)");
-    expect(out).toMatch(/\[serve-local\] serve-local: simulated GPU: at most 5860 of 6144 MiB in use at any moment \(simulated; reserve 1024 included\)/);
+    expect(out).toMatch(/\[serve-local\] serve-local: simulated GPU NVIDIA-GeForce-RTX-2060 \(--gpu gpu-local, GPU-simulated-gpu-local\): 5926 MiB, 1024 MiB reserved/);
+    expect(out).toContain("[serve-local] serve-local: simulated GPU: 3804 of 5926 MiB used after loading (12 ONNX Runtime model versions), 2122 MiB free (simulated)");
+    expect(out).toMatch(/\[serve-local\] serve-local: simulated GPU: at most 5604 of 5926 MiB in use at any moment \(simulated; reserve 1024 included\)/);
     // the gate passed through the model-repository API restricted as the deployment restricts it
     expect(out).toMatch(/demo: 4\/5 verify-ready against http:\/\/\S+ \(model-repository API restricted to header triton-repository-key, as deployed\)/);
     const json = join(dir, "reports", "verify-ready.json");

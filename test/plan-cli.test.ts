@@ -16,12 +16,14 @@ describe("npm run plan", () => {
     const r = plan("--profile", "gpu-local");
     expect(r.code).toBe(0);
     expect(r.out).toContain("budget 5120 MiB");
-    expect(r.out).toMatch(/raft_512[\s\S]*2840 \+ 3456 = 6296 > 5120 MiB[\s\S]*EXCLUDED/);
+    expect(r.out).toMatch(/raft_512[\s\S]*2840 \+ 3200 = 6040 > 5120 MiB[\s\S]*EXCLUDED/);
     expect(r.out).toContain("excluded 2: yolo11x_960, raft_512");
     expect(r.out).toContain("policy serial: sum(resident) + max(peak) <= budget");
     expect(r.out).toContain('every ONNX Runtime config: parameters arena_extend_strategy: "1", cudnn_conv_algo_search: "1", memory.enable_memory_arena_shrinkage: "gpu:0"');
-    expect(r.out).toMatch(/raft_384[\s\S]*2056\s*│[\s\S]*TRT FP32[\s\S]*\+256 ws/);
-    expect(r.out).toMatch(/startup budget \d+ s: server start 300 s, .*warm up 12 ONNX models \(cuDNN heuristic search\) 120 s, build 10 TensorRT engines on the first start/);
+    expect(r.out).toContain("tritonserver --model-load-thread-count=1 --rate-limit=execution_count --rate-limit-resource=gpu_serial:1");
+    expect(r.out).toContain("TensorRT off (profile tensorrt: false)");
+    expect(r.out).toContain("headroom 540 MiB on the nominal 6144 MiB; real headroom 322 MiB on the 5926 MiB the card reports");
+    expect(r.out).toContain("startup budget 660 s: server start 300 s, load 12 ONNX models 240 s, warm up 12 ONNX models (cuDNN heuristic search) 120 s\n");
   });
 
   it("--json gives the selected and excluded models, the --load-model list and the routing table", () => {
@@ -33,7 +35,8 @@ describe("npm run plan", () => {
     expect(j.routing.metric).toBe("max(analysis_width, analysis_height)");
     expect(j.selected[0]).toMatchObject({ branch: "midas_256", models: { ensemble: "midas_256", preprocess: "preprocess_midas_256", onnx: "midas_256_onnx" } });
     expect(j.onnxRuntime).toMatchObject({ policy: "serial", cudnnConvAlgoSearch: "exhaustive", parameters: { "memory.enable_memory_arena_shrinkage": "gpu:0", arena_extend_strategy: "1", cudnn_conv_algo_search: "0" } });
-    expect(j.selected[0]).toMatchObject({ peakMiB: 556, workspaceMiB: 256, accelerator: { kind: "tensorrt", precision: "FP16", workspaceMiB: 256, engineCachePath: "/var/cache/triton-deploy/trt-engines/midas_256_onnx" } });
+    expect(j.onnxRuntime).toMatchObject({ tensorrt: true, rateLimiter: { resource: "gpu_serial", args: ["--rate-limit=execution_count", "--rate-limit-resource=gpu_serial:1"] } });
+    expect(j.selected[0]).toMatchObject({ residentMiB: 120 + 256, peakMiB: 300, workspaceMiB: 256, accelerator: { kind: "tensorrt", precision: "FP16", workspaceMiB: 256, engineCacheDir: "/var/cache/triton-deploy/trt-engines/midas_256_onnx" } });
     expect(j.startup.seconds).toBe(j.startup.parts.reduce((s: number, p: { seconds: number }) => s + p.seconds, 0));
   });
 
@@ -54,7 +57,7 @@ describe("npm run plan", () => {
     rmSync(specs, { recursive: true, force: true });
     expect(tooSmall.code).toBe(1);
     expect(tooSmall.err).toContain("the required branches do not fit");
-    expect(tooSmall.err).toContain("1950 + 1656 = 3606 > 2560 MiB");
+    expect(tooSmall.err).toContain("1950 + 1400 = 3350 > 2560 MiB");
   });
 
   it("--help exits 0; a missing --profile exits 2", () => {

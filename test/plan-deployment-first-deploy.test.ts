@@ -52,7 +52,7 @@ describe("1. deadlines: Kubernetes decides before terraform gives up", () => {
       expect(minutes(m.timeouts.create)).toBeGreaterThanOrEqual(30);
       expect(minutes(m.timeouts.create) * 60).toBeGreaterThan(m.rollout.progressDeadlineSeconds);
     }
-    expect(localModel.timeouts).toEqual({ create: "66m", update: "66m" }); // 3605 s -> 61 min + 5 min margin
+    expect(localModel.timeouts).toEqual({ create: "36m", update: "36m" }); // 1805 s -> 31 min + 5 min margin
     expect(minutes(prodModel.timeouts.update) * 60).toBeGreaterThan(2 * prodModel.rollout.progressDeadlineSeconds);
   });
 
@@ -89,14 +89,14 @@ describe("3 and 4. node affinity real cards satisfy", () => {
       { key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-GeForce-RTX-2060"] },
       { key: "nvidia.com/cuda.driver-version.major", operator: "Gt", values: ["559"] },
     ]);
-    expect(m.gpu.minMemoryMiB).toBe(5860); // still what preflight checks
+    expect(m.gpu.minMemoryMiB).toBe(5604); // still what preflight checks
   });
 
   it("a pinned floor below what the plan needs is refused at its line (exit 2)", async () => {
     const v = await profileVariant("gpu-local", [[["gpu", "nodeLabelMemoryMiB"], 5000]]);
     const e = thrown(() => build(v));
     expect(e.exitCode).toBe(2);
-    expect(e.message).toMatch(/gpu-local\.yaml:\d+:\d+ gpu\.nodeLabelMemoryMiB: gpu\.nodeLabelMemoryMiB 5000 is below what the plan needs: models 4836 \+ reserve 1024 = 5860 MiB/);
+    expect(e.message).toMatch(/gpu-local\.yaml:\d+:\d+ gpu\.nodeLabelMemoryMiB: gpu\.nodeLabelMemoryMiB 5000 is below what the plan needs: models 4580 \+ reserve 1024 = 5604 MiB/);
   });
 });
 

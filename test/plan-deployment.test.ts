@@ -34,6 +34,15 @@ describe("tritonserver flags", () => {
     expect(prodModel.args).toContain(`--model-load-thread-count=${prod.plan.onnxRuntime.modelLoadThreadCount}`);
   });
 
+  it("run one GPU model at a time under the serial policy: rate limiting on, one copy of the gpu_serial resource every GPU instance holds", () => {
+    // server src/command_line_parser.cc (v2.49.0): --rate-limit=execution_count|off (default off),
+    // --rate-limit-resource=<name>:<count>[:<device>]; a global resource ignores the device.
+    expect(localModel.args).toContain("--rate-limit=execution_count");
+    expect(localModel.args).toContain("--rate-limit-resource=gpu_serial:1");
+    expect(prod.plan.onnxRuntime.policy).toBe("serial");
+    expect(prodModel.args).toContain("--rate-limit=execution_count");
+  });
+
   it("restrict the model-repository API to a header whose value the kubelet fills in from a Secret", () => {
     expect(localModel.args).toContain(`--http-restricted-api=model-repository:triton-repository-key=$(${RESTRICTED_VALUE_ENV})`);
     expect(localModel.args).toContain(`--grpc-restricted-protocol=model-repository:triton-repository-key=$(${RESTRICTED_VALUE_ENV})`);
@@ -70,10 +79,10 @@ describe("/dev/shm for the Python steps", () => {
 describe("scheduling", () => {
   it("asks for one GPU on a node whose nvidia.com/gpu.memory covers the plan (models + reserve) and whose driver runs CUDA 12.6", () => {
     expect(localModel.resources.limits["nvidia.com/gpu"]).toBe("1");
-    // gpu-local: 4836 MiB of models (TensorRT workspaces included) + 1024 reserve; a "6 GB" RTX 2060 reports 5926, so no nominal 6144.
-    expect(local.plan.totals.needMiB + 1024).toBe(5860);
+    // gpu-local: 4580 MiB of models (no TensorRT) + 1024 reserve; a "6 GB" RTX 2060 reports 5926, so no nominal 6144.
+    expect(local.plan.totals.needMiB + 1024).toBe(5604);
     expect(localModel.nodeAffinity).toEqual([
-      { key: "nvidia.com/gpu.memory", operator: "Gt", values: ["5859"] },
+      { key: "nvidia.com/gpu.memory", operator: "Gt", values: ["5603"] },
       { key: "nvidia.com/cuda.driver-version.major", operator: "Gt", values: ["559"] },
     ]);
     // gpu-prod pins its floor (gpu.nodeLabelMemoryMiB 22000) above what its plan needs; its cards have forward compatibility.

@@ -47,10 +47,10 @@ describe("the documents parse as kubectl prints them", () => {
 describe("GPU node checks", () => {
   const req = localModel.gpu;
 
-  it("an RTX 2060 whose gpu.memory reads 5926 (not 6144) carries the gpu-local plan: 4836 + 1024 = 5860 MiB", () => {
+  it("an RTX 2060 whose gpu.memory reads 5926 (not 6144) carries the gpu-local plan: 4580 + 1024 = 5604 MiB", () => {
     const r = byId(checkGpuNodes(nodes(rtx2060()), req));
     expect(Object.values(r).map((c) => [c.id, c.status])).toEqual([["gpu", "pass"], ["gfd-labels", "pass"], ["gpu-memory", "pass"], ["driver", "pass"], ["product", "pass"], ["placement", "pass"]]);
-    expect(r["gpu-memory"]!.title).toBe("nvidia.com/gpu.memory >= 5860 MiB (plan 4836 + reserve 1024 MiB)");
+    expect(r["gpu-memory"]!.title).toBe("nvidia.com/gpu.memory >= 5604 MiB (plan 4580 + reserve 1024 MiB)");
     expect(r["gpu-memory"]!.detail).toBe("rtx-box: 5926 MiB");
     expect(gpuSettled(nodes(rtx2060()), req)).toBe(true);
   });
@@ -341,7 +341,7 @@ esac
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/driver major >= 560\s*│ FAIL/);
     expect(r.stdout).toContain("install NVIDIA driver 560 or newer");
-    expect(r.stdout).toMatch(/a first rollout may take up to 60 min 5 s/);
+    expect(r.stdout).toMatch(/a first rollout may take up to 30 min 5 s/);
     expect(w.calls()[0]).toMatch(/^--kubeconfig \/etc\/rancher\/k3s\/k3s\.yaml get nodes/);
   });
 

@@ -31,6 +31,8 @@ import { verifyReady } from "../src/verify/run.ts";
 const REPO_ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const { plan } = await loadPlan({ profile: "gpu-local" });
+/** What an RTX 2060 reports (gpu.reportedMiB): the simulated card's size. */
+const CARD_MiB = 5926;
 /** Reserve + the plan's residents: the card with the plan's set loaded and idle. */
 const IDLE_MiB = plan.profile.reserveMiB + plan.totals.residentMiB;
 const gpuLocal = () => simulatedGpu({ specsDir: "model-specs", profile: "gpu-local", metricsIntervalMs: 100 });
@@ -87,11 +89,11 @@ describe("the plan's repository on the simulated gpu-local card", () => {
     expect(server.counts()).toEqual({ ready: 31, unavailable: 0 });
     const card = server.gpu!.card;
     expect(card.usedMiB()).toBe(IDLE_MiB); // 1024 + 2780: every arena gave its warm-up peak back
-    expect(card.highWaterMiB()).toBe(plan.profile.reserveMiB + plan.totals.needMiB); // raft_384's warm-up, loaded last: 1024 + 4836
+    expect(card.highWaterMiB()).toBe(plan.profile.reserveMiB + plan.totals.needMiB); // raft_384's warm-up, loaded last: 1024 + 4580
     const text = await (await fetch(server.metricsUrl!)).text();
     expect(text).toContain(`# HELP nv_gpu_memory_total_bytes GPU total memory, in bytes (simulated by serve-local --gpu gpu-local: NVIDIA-GeForce-RTX-2060)`);
     expect(text).toMatch(/^# HELP nv_gpu_memory_used_bytes GPU used memory, in bytes \(simulated .*the most in use over each half of --metrics-interval-ms 100/m);
-    expect(text).toContain(`nv_gpu_memory_total_bytes{gpu_uuid="GPU-simulated-gpu-local"} ${6144 * MiB}`);
+    expect(text).toContain(`nv_gpu_memory_total_bytes{gpu_uuid="GPU-simulated-gpu-local"} ${CARD_MiB * MiB}`); // NVML's total, as Triton reports it
     await new Promise((r) => setTimeout(r, 250));
     expect(await usedGauge(server.metricsUrl!)).toBe(IDLE_MiB);
   });
@@ -105,7 +107,7 @@ describe("the plan's repository on the simulated gpu-local card", () => {
     expect(peak).toBe(plan.profile.reserveMiB + plan.totals.needMiB);
     expect(peak - plan.profile.reserveMiB).toBeLessThanOrEqual(plan.budgetMiB);
     expect(card.usedMiB()).toBe(IDLE_MiB);
-    console.log(`simulated gpu-local card under the gate: at most ${peak} of 6144 MiB used (reserve 1024 + ${peak - 1024} of the 5120 MiB budget)`);
+    console.log(`simulated gpu-local card under the gate: at most ${peak} of ${CARD_MiB} MiB used (reserve 1024 + ${peak - 1024} of the 5120 MiB budget)`);
   });
 
   it("bench's memory measurement over the simulated metrics gives back the plan's figures to plan --measured", async () => {
@@ -138,11 +140,11 @@ describe("the excluded raft_512 on the simulated gpu-local card", () => {
       const client = new KServeClient(server.url);
       const err = await client.load("raft_512").then(() => undefined, (e: unknown) => e as Error & { status?: number });
       expect(err?.status).toBe(400);
-      expect(err?.message).toContain("out of memory (simulated): needs 3456 MiB, 2280 MiB free");
+      expect(err?.message).toContain("out of memory (simulated): needs 3200 MiB, 2062 MiB free");
       const rows = await client.repositoryIndex();
       const row = rows.find((r) => r.name === "raft_512_onnx")!;
       expect(row.state).toBe("UNAVAILABLE");
-      expect(row.reason).toMatch(/^Invalid argument: failed to run warmup sample 'zero_data_at_contract_shapes': onnx runtime error 6: .*Failed to allocate memory for requested buffer of size \d+: out of memory \(simulated\): needs 3456 MiB, 2280 MiB free/);
+      expect(row.reason).toMatch(/^Invalid argument: failed to run warmup sample 'zero_data_at_contract_shapes': onnx runtime error 6: .*Failed to allocate memory for requested buffer of size \d+: out of memory \(simulated\): needs 3200 MiB, 2062 MiB free/);
       expect(rows.find((r) => r.name === "raft_512")!.state).toBe("UNAVAILABLE");
       // the failed load gave its session back, and the plan's models serve on
       expect(server.gpu!.card.usedMiB()).toBe(IDLE_MiB);
@@ -153,6 +155,40 @@ describe("the excluded raft_512 on the simulated gpu-local card", () => {
       await client.load("midas_256_onnx");
       expect(server.gpu!.card.usedMiB()).toBe(IDLE_MiB);
       expect(server.gpu!.card.holdings().filter((h) => h.model === "midas_256_onnx")).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("what the card holds for instances and engines", () => {
+  it("two GPU instances without shrinkage: Triton warms each, so each arena keeps its peak from the load on", async () => {
+    const repo = await editedRepo(planRepo, "two-instances", (cfg) => {
+      if (cfg.name !== "clip_text_onnx") return;
+      cfg.instance_group![0]!.count = 2;
+      delete cfg.parameters![ARENA_SHRINKAGE];
+    });
+    const server = await serve(repo, ["clip_text_onnx"]);
+    try {
+      const [h] = server.gpu!.card.holdings();
+      expect(h).toMatchObject({ model: "clip_text_onnx", residentMiB: 2 * 260, extraMiB: 2 * 250 });
+      expect(server.gpu!.card.usedMiB()).toBe(1024 + 2 * 260 + 2 * 250);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a gpu-prod repository (TensorRT on): each engine's context memory is held while loaded, beside the weights", async () => {
+    const repo = join(root, "prod-repo");
+    await synthRepo({ specsDir: "model-specs", onnxRoot, outDir: repo, select: profileSelection("model-specs", "gpu-prod") });
+    const cfg = parseModelConfig(await readFile(join(repo, "midas_256_onnx", "config.pbtxt"), "utf8"));
+    expect(cfg.optimization?.execution_accelerators?.gpu_execution_accelerator?.[0]?.parameters?.trt_engine_cache_path).toMatch(/^\/var\/cache\/triton-deploy\/trt-engines\/midas_256_onnx\/[0-9a-f]{16}$/);
+    const server = await startServer({ repo, port: 0, metricsPort: null, loadModels: ["midas_256"], gpu: await simulatedGpu({ specsDir: "model-specs", profile: "gpu-prod" }), loadThreads: 1 });
+    try {
+      expect(server.counts()).toEqual({ ready: 3, unavailable: 0 });
+      const held = Object.fromEntries(server.gpu!.card.holdings().map((h) => [h.model, h]));
+      expect(held.midas_256_onnx).toMatchObject({ residentMiB: 120 + 256, extraMiB: 0 });
+      expect(held.midas_256_onnx!.footprint.summary).toBe("resident 376 MiB (120 + 256 TensorRT context memory, held while loaded), +300 MiB per run, given back after each run");
     } finally {
       await server.close();
     }
@@ -206,9 +242,10 @@ describe("the plan's repository without arena shrinkage on the simulated gpu-loc
     const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "scripts/serve-local.ts"), "--repo", repo, "--port", "0", "--metrics-port", "0", "--gpu", "gpu-local", ...plan.loadModels.flatMap((m) => ["--load-model", m])], { cwd: REPO_ROOT, encoding: "utf8", timeout: 240_000 });
     expect(r.status, r.stdout + r.stderr).toBe(1);
     // --gpu loads as the profile's deployment does: one model at a time under the serial plan
-    expect(r.stdout).toMatch(/^serve-local: simulated GPU NVIDIA-GeForce-RTX-2060 \(--gpu gpu-local, GPU-simulated-gpu-local\): 6144 MiB, 1024 MiB reserved .*\(simulated\); loading 1 model\(s\) at a time as the gpu-local plan tells Triton \(--model-load-thread-count\)$/m);
-    expect(r.stderr).toMatch(/^serve-local: failed to load 'raft_256_onnx': Invalid argument: failed to run warmup sample 'zero_data_at_contract_shapes': onnx runtime error 6: .*out of memory \(simulated\): needs 956 MiB, 532 MiB free/m);
-    expect(r.stderr).toMatch(/creating server: failed to load all models: .*raft_256_onnx/);
+    expect(r.stdout).toMatch(/^serve-local: simulated GPU NVIDIA-GeForce-RTX-2060 \(--gpu gpu-local, GPU-simulated-gpu-local\): 5926 MiB, 1024 MiB reserved .*\(simulated\); loading 1 model\(s\) at a time as the gpu-local plan tells Triton \(--model-load-thread-count\)$/m);
+    // midas 256/384/512 and raft_256 keep their warm-up peaks: 5544 MiB in use; clip_image_224 adds its 360
+    expect(r.stderr).toMatch(/^serve-local: failed to load 'clip_image_224_onnx': Invalid argument: failed to run warmup sample 'zero_data_at_contract_shapes': onnx runtime error 6: .*out of memory \(simulated\): needs 250 MiB, 22 MiB free/m);
+    expect(r.stderr).toMatch(/creating server: failed to load all models: .*clip_image_224_onnx/);
     expect(r.stdout).not.toContain("listening on");
   });
 

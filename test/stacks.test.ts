@@ -66,7 +66,7 @@ describe("gpu-local", () => {
   it("takes one GPU on a node whose NVML memory covers the plan (5926 on a 6 GB card passes) and whose driver is >= 560, with the NVIDIA runtime", () => {
     expect(container(local).resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(pod(local).affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_term[0].match_expressions).toEqual([
-      { key: "nvidia.com/gpu.memory", operator: "Gt", values: ["5859"] },
+      { key: "nvidia.com/gpu.memory", operator: "Gt", values: ["5603"] },
       { key: "nvidia.com/cuda.driver-version.major", operator: "Gt", values: ["559"] },
     ]);
     expect(pod(local).runtime_class_name).toBe("nvidia");
@@ -93,7 +93,7 @@ describe("gpu-local", () => {
   it("gives terraform more time than Kubernetes' progress deadline, which covers pull and loading", () => {
     const d = only(local.resource.kubernetes_deployment_v1);
     expect(d.spec.progress_deadline_seconds).toBeGreaterThanOrEqual(1500);
-    expect(d.timeouts).toEqual({ create: "66m", update: "66m" });
+    expect(d.timeouts).toEqual({ create: "36m", update: "36m" });
     expect(Number(d.timeouts.create.slice(0, -1)) * 60).toBeGreaterThan(d.spec.progress_deadline_seconds);
     expect(d.wait_for_rollout).toBe(true);
   });

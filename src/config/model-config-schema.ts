@@ -75,11 +75,23 @@ export const VERSION_POLICY = message("inference.ModelVersionPolicy", [
   }),
 ]);
 
+/** Resources an instance must hold to run, and its priority (Triton's rate limiter, `--rate-limit`). */
+export const RATE_LIMITER_RESOURCE = message("inference.ModelRateLimiter.Resource", [
+  scalarField("name", 1, "string"),
+  scalarField("global", 2, "bool"),
+  scalarField("count", 3, "uint32"),
+]);
+
+export const RATE_LIMITER = message("inference.ModelRateLimiter", [
+  messageField("resources", 1, RATE_LIMITER_RESOURCE, { repeated: true }),
+  scalarField("priority", 2, "uint32"),
+]);
+
 export const INSTANCE_GROUP = message("inference.ModelInstanceGroup", [
   scalarField("name", 1, "string"),
   enumField("kind", 4, INSTANCE_KIND),
   scalarField("count", 2, "int32"),
-  unsupportedField("rate_limiter", 6),
+  messageField("rate_limiter", 6, RATE_LIMITER),
   scalarField("gpus", 3, "int32", { repeated: true }),
   unsupportedField("secondary_devices", 8, "[]"),
   scalarField("profile", 5, "string", { repeated: true }),

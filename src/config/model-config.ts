@@ -55,12 +55,32 @@ export interface ModelVersionPolicy {
   specific?: { versions?: number[] };
 }
 
+/** One rate-limiter resource an instance needs while it runs (`ModelRateLimiter.Resource`). */
+export interface RateLimiterResource {
+  name?: string;
+  /** One pool for the whole server (true) rather than one per device. */
+  global?: boolean;
+  count?: number;
+}
+
+/**
+ * What an instance needs from Triton's rate limiter (only with `tritonserver --rate-limit=execution_count`):
+ * it runs only while it holds every resource listed; a resource's pool defaults to the largest count any
+ * instance asks for (`--rate-limit-resource` overrides it).
+ */
+export interface ModelRateLimiter {
+  resources?: RateLimiterResource[];
+  /** 0 or 1: the default weight; 2 gets half the scheduling chances. */
+  priority?: number;
+}
+
 export interface ModelInstanceGroup {
   name?: string;
   /** @default "KIND_AUTO" (GPU when one is present) */
   kind?: InstanceKind;
   /** Instances per device. @default 1 (Triton fills it in) */
   count?: number;
+  rate_limiter?: ModelRateLimiter;
   gpus?: number[];
   profile?: string[];
   passive?: boolean;
@@ -176,6 +196,8 @@ export type SchemaDriftChecks = [
   Assert<SameKeys<TensorReshape, typeof S.TENSOR_RESHAPE>>,
   Assert<SameKeys<ModelVersionPolicy, typeof S.VERSION_POLICY>>,
   Assert<SameKeys<ModelInstanceGroup, typeof S.INSTANCE_GROUP>>,
+  Assert<SameKeys<ModelRateLimiter, typeof S.RATE_LIMITER>>,
+  Assert<SameKeys<RateLimiterResource, typeof S.RATE_LIMITER_RESOURCE>>,
   Assert<SameKeys<ModelOptimizationPolicy, typeof S.OPTIMIZATION>>,
   Assert<SameKeys<NonNullable<ModelOptimizationPolicy["cuda"]>, Sub<typeof S.OPTIMIZATION, "cuda">>>,
   Assert<SameKeys<NonNullable<ModelOptimizationPolicy["execution_accelerators"]>, Sub<typeof S.OPTIMIZATION, "execution_accelerators">>>,

@@ -18,16 +18,27 @@
 //   (README r24.08: default 1 GB), trt_engine_cache_enable, trt_engine_cache_path; an unknown key
 //   refuses the load.
 // - TensorRT's execution-context memory (onnxruntime core/providers/tensorrt/
-//   tensorrt_execution_provider.cc, compute function): by default the context allocates it once and
-//   holds it for the session's life, out of reach of arena shrinkage. With
-//   trt_context_memory_sharing_enable the context is created without memory and each run takes it
-//   from the session's GPU allocator (the arena) and hands it back, so it is part of the run's peak,
-//   which is how the plan counts it. We always write it.
+//   tensorrt_execution_provider.h/.cc, 1.15-1.18) is held while the session lives, never per run.
+//   Without trt_context_memory_sharing_enable each engine's execution context allocates its own
+//   device memory when it is created and keeps it. With it, contexts are created without memory and
+//   the execution provider keeps one block (member context_memory_), allocated from the session's GPU
+//   allocator at the first run that needs more and grown to the largest engine's
+//   getDeviceMemorySize(); it is held for the provider's (the session's) life, so arena shrinkage
+//   cannot give it back (the block is in use). Sharing makes it the largest engine's size, not the
+//   sum over the engines of a partitioned graph; we always write it. The plan counts TensorRT's
+//   memory, at the spec's workspaceMiB, as resident.
+// - Triton runs different models at once (one backend thread per instance), so their peaks add up
+//   unless the server serializes them. Under the serial policy every GPU instance group holds the
+//   global rate-limiter resource gpu_serial (count 1; common protobuf/model_config.proto r24.08,
+//   ModelRateLimiter.Resource) and tritonserver runs with --rate-limit=execution_count
+//   --rate-limit-resource=gpu_serial:1 (server src/command_line_parser.cc v2.49.0): an instance runs
+//   only while it holds the one copy. Warm-up and initialization payloads pass the rate limiter too
+//   (core src/backend_model_instance.cc, src/rate_limiter.cc r24.08).
 // - Warm-up (core src/backend_model_instance.cc, r24.08): each sample with batch_size >= 1 runs
 //   max(count, 1) times while the instance loads; a failing sample fails the load. With
 //   max_batch_size 0 the sample's dims are used as the full shape. random_data is random bytes (NaN
 //   floats, out-of-vocabulary token ids), so we warm up with zero_data.
-import type { Accelerator, ModelConfig, ModelInput, ModelWarmup, ModelWarmupInput } from "./model-config.ts";
+import type { Accelerator, ModelConfig, ModelInput, ModelInstanceGroup, ModelWarmup, ModelWarmupInput } from "./model-config.ts";
 
 export const MEMORY_POLICIES = ["serial", "resident"] as const;
 /**
@@ -45,10 +56,15 @@ export type CudnnConvAlgoSearch = (typeof CUDNN_CONV_ALGO_SEARCHES)[number];
 export interface OrtSettings {
   policy: MemoryPolicy;
   cudnnConvAlgoSearch: CudnnConvAlgoSearch;
+  /**
+   * Run the specs' TensorRT accelerators (the profile's `tensorrt`). Off: ONNX Runtime's CUDA
+   * provider runs every branch and no engine memory is held.
+   */
+  tensorrt: boolean;
 }
 
 /** For a repository written without a profile: the settings that are safe on any card. */
-export const DEFAULT_ORT_SETTINGS: OrtSettings = { policy: "serial", cudnnConvAlgoSearch: "heuristic" };
+export const DEFAULT_ORT_SETTINGS: OrtSettings = { policy: "serial", cudnnConvAlgoSearch: "heuristic", tensorrt: false };
 
 export const ARENA_SHRINKAGE = "memory.enable_memory_arena_shrinkage";
 export const ARENA_EXTEND_STRATEGY = "arena_extend_strategy";
@@ -76,6 +92,31 @@ export function ortParameters(s: OrtSettings): Record<string, string> {
     [CUDNN_CONV_ALGO_SEARCH]: String(CUDNN_CONV_ALGO_SEARCHES.indexOf(s.cudnnConvAlgoSearch)),
     ...(s.policy === "serial" ? { [ARENA_SHRINKAGE]: SHRINK_GPU0 } : {}),
   };
+}
+
+/** The global rate-limiter resource that serializes GPU runs under the serial policy (one copy on the server). */
+export const GPU_SERIAL_RESOURCE = "gpu_serial";
+
+/**
+ * The instance group of an ONNX Runtime model on the GPU: under serial, every instance holds the one
+ * copy of the global gpu_serial resource while it runs, so Triton runs one GPU model at a time.
+ */
+export function gpuInstanceGroup(policy: MemoryPolicy, count: number): ModelInstanceGroup {
+  return {
+    count,
+    kind: "KIND_GPU",
+    ...(policy === "serial" ? { rate_limiter: { resources: [{ name: GPU_SERIAL_RESOURCE, global: true, count: 1 }] } } : {}),
+  };
+}
+
+/**
+ * The tritonserver side of the serial policy: rate limiting on, and a pool of exactly one
+ * gpu_serial (the default pool would be the largest count any instance asks for, also 1; written out
+ * so a config asking for more fails to load instead of widening the pool). Undefined under resident.
+ */
+export function serialRateLimiter(policy: MemoryPolicy): { resource: string; args: string[] } | undefined {
+  if (policy !== "serial") return undefined;
+  return { resource: GPU_SERIAL_RESOURCE, args: ["--rate-limit=execution_count", `--rate-limit-resource=${GPU_SERIAL_RESOURCE}:1`] };
 }
 
 /** One warm-up sample: zeros of every input's exact type and shape, run once while loading. */
@@ -115,11 +156,19 @@ export interface OrtMemorySemantics {
   cudnnConvAlgoSearch: OrtCudnnSearch;
   /** Runs made while loading (0: none; search and arena growth then happen on live traffic). */
   warmupRuns: number;
+  /**
+   * Every GPU instance group holds the global gpu_serial resource (count 1): with tritonserver's
+   * --rate-limit=execution_count and a pool of one, no other GPU model runs while this one does.
+   */
+  gpuSerial: boolean;
   tensorrt?: {
     precision: "FP32" | "FP16" | "INT8";
     workspaceMiB: number;
-    /** Context memory taken from the arena per run (sharing on), or held by the context for good. */
-    contextMemoryPerRun: boolean;
+    /**
+     * One context-memory block for all the session's engines, sized to the largest (sharing on), or
+     * one per engine (off). Either way it is held while the session lives, never given back per run.
+     */
+    contextMemoryShared: boolean;
     engineCache: boolean;
     engineCachePath?: string;
   };
@@ -162,6 +211,8 @@ export function ortMemorySemantics(cfg: ModelConfig): OrtMemorySemantics {
 
   const gpuGroups = (cfg.instance_group ?? []).filter((g) => (g.kind ?? "KIND_AUTO") === "KIND_GPU" || (g.kind ?? "KIND_AUTO") === "KIND_AUTO");
   const gpuInstances = (cfg.instance_group?.length ?? 0) === 0 ? 1 : gpuGroups.reduce((s, g) => s + (g.count || 1), 0);
+  const holdsSerial = (g: ModelInstanceGroup) => (g.rate_limiter?.resources ?? []).some((r) => r.name === GPU_SERIAL_RESOURCE && r.global === true && r.count === 1);
+  const gpuSerial = gpuGroups.length > 0 && gpuGroups.every(holdsSerial);
 
   // CUDA EP options: first any `cuda` accelerator, then (overwriting) the top-level parameters.
   let cudnn: OrtCudnnSearch = "EXHAUSTIVE";
@@ -196,7 +247,7 @@ export function ortMemorySemantics(cfg: ModelConfig): OrtMemorySemantics {
     problems.push(...warmupProblems(cfg, w, i));
   }
 
-  return { gpuInstances, arenaShrinkage, arenaExtendStrategy: arena, cudnnConvAlgoSearch: cudnn, warmupRuns, ...(tensorrt ? { tensorrt } : {}), problems };
+  return { gpuInstances, arenaShrinkage, arenaExtendStrategy: arena, cudnnConvAlgoSearch: cudnn, warmupRuns, gpuSerial, ...(tensorrt ? { tensorrt } : {}), problems };
 }
 
 /** "0".."n-1" as the backend parses it; absent reads as 0; anything else is a refused load. */
@@ -228,9 +279,9 @@ function tensorRtOf(p: Record<string, string>, problems: string[]): NonNullable<
     if (b === undefined) problems.push(`failed to convert ${key} '${v}' to boolean`);
     return b ?? false;
   };
-  const contextMemoryPerRun = flag("trt_context_memory_sharing_enable");
+  const contextMemoryShared = flag("trt_context_memory_sharing_enable");
   const engineCache = flag("trt_engine_cache_enable");
-  return { precision, workspaceMiB, contextMemoryPerRun, engineCache, ...(p.trt_engine_cache_path !== undefined ? { engineCachePath: p.trt_engine_cache_path } : {}) };
+  return { precision, workspaceMiB, contextMemoryShared, engineCache, ...(p.trt_engine_cache_path !== undefined ? { engineCachePath: p.trt_engine_cache_path } : {}) };
 }
 
 /** A warm-up sample must give every required input with its exact type and shape (fixed shapes here). */
@@ -259,8 +310,8 @@ function warmupProblems(cfg: ModelConfig, w: ModelWarmup, index: number): string
 /** What the plan counted for one model, to hold its config against. */
 export interface PlannedOrtModel {
   settings: OrtSettings;
-  /** The TensorRT accelerator the plan counted (its workspace is in the model's peak), if any. */
-  tensorrt?: { precision: "FP16" | "FP32"; workspaceMiB: number };
+  /** The TensorRT accelerator the plan counted (its context memory, at the workspace size, is in the model's resident), if any. */
+  tensorrt?: { precision: "FP16" | "FP32"; workspaceMiB: number; engineCachePath: string };
 }
 
 /** One way a config would make the plan's arithmetic false on Triton. */
@@ -292,16 +343,22 @@ export function planContradictions(cfg: ModelConfig, planned: PlannedOrtModel): 
     out.push({ field: p(CUDNN_CONV_ALGO_SEARCH), parameter: CUDNN_CONV_ALGO_SEARCH, message: `cuDNN would search ${s.cudnnConvAlgoSearch}, but the profile chose ${cudnn}` });
   }
   if (s.warmupRuns === 0) out.push({ field: "model_warmup", message: "no warm-up: cuDNN's search and the arena's growth would happen on live traffic, not while loading" });
+  if (policy === "serial" && !s.gpuSerial) {
+    out.push({ field: "instance_group.rate_limiter", message: `Triton would run this model while other models run (one thread per instance), adding their peaks, but the serial plan counts one peak at a time: every GPU instance group must hold the global '${GPU_SERIAL_RESOURCE}' rate-limiter resource (count 1)` });
+  }
   if (s.gpuInstances !== 1) out.push({ field: "instance_group", message: `${s.gpuInstances} GPU instances each hold their own session and arena and can run at once, but the plan counts one` });
   const want = planned.tensorrt;
   const got = s.tensorrt;
   if (want && !got) out.push({ field: "optimization.execution_accelerators", message: `the plan counted a TensorRT ${want.precision} workspace of ${want.workspaceMiB} MiB, but the config runs without TensorRT` });
-  if (!want && got) out.push({ field: "optimization.execution_accelerators", message: `TensorRT's ${got.workspaceMiB} MiB workspace is not in the plan's peak` });
+  if (!want && got) out.push({ field: "optimization.execution_accelerators", message: `TensorRT's context memory (up to its ${got.workspaceMiB} MiB workspace, held while loaded) is not in the plan: the profile runs without TensorRT` });
   if (want && got && (got.workspaceMiB !== want.workspaceMiB || got.precision !== want.precision)) {
     out.push({ field: "optimization.execution_accelerators", message: `TensorRT ${got.precision} with ${got.workspaceMiB} MiB, but the plan counted ${want.precision} with ${want.workspaceMiB} MiB` });
   }
-  if (got && !got.contextMemoryPerRun && policy === "serial") {
-    out.push({ field: "optimization.execution_accelerators", message: "TensorRT's execution context would hold its memory for good (trt_context_memory_sharing_enable off), but the serial plan counts it in the peak" });
+  if (want && got && got.engineCachePath !== want.engineCachePath) {
+    out.push({ field: "optimization.execution_accelerators", message: `trt_engine_cache_path ${got.engineCachePath === undefined ? "is not set" : `'${got.engineCachePath}'`}, but the plan keys the engine cache by the export's content: '${want.engineCachePath}' (an engine built from another export would be served)` });
+  }
+  if (got && !got.contextMemoryShared) {
+    out.push({ field: "optimization.execution_accelerators", message: "without trt_context_memory_sharing_enable every TensorRT engine of the model holds its own context memory, but the plan counts one block (the largest engine's, as sharing gives)" });
   }
   return out;
 }

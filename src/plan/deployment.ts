@@ -402,6 +402,9 @@ export function tritonArgs(plan: Plan, modelRepository: string, restricted: Rest
     // Under the serial policy one load at a time: each load runs its warm-up, and Triton's default of
     // 4 parallel loads would add their peaks at start-up (src/plan/plan.ts planOrtSettings).
     `--model-load-thread-count=${plan.onnxRuntime.modelLoadThreadCount}`,
+    // Under serial, Triton's rate limiter lets one GPU instance run at a time: every GPU ONNX Runtime
+    // instance holds the one copy of the global gpu_serial resource (src/config/ort-memory.ts).
+    ...(plan.onnxRuntime.rateLimiter?.args ?? []),
     // Triton's default (server src/command_line_parser.h); written out so the pod spec says it.
     "--strict-readiness=true",
     `--http-port=${TRITON_PORTS.http}`,

@@ -4,6 +4,7 @@ import Table from "cli-table3";
 import { formatFit } from "./memory.ts";
 import { planEntries, type Plan, type PlanEntry } from "./plan.ts";
 import { quote } from "../config/text-writer.ts";
+import { ENGINE_CACHE_MOUNT } from "./engine-cache.ts";
 import type { RoutingTable } from "../routing/table.ts";
 import type { StartupBudget } from "./startup.ts";
 
@@ -12,9 +13,18 @@ export function formatPlanTable(plan: Plan, startup?: StartupBudget): string {
   const p = plan.profile;
   const o = plan.onnxRuntime;
   const head = `profile ${p.name} (${p.file}): ${p.gpu.product}, ${p.gpu.vramMiB} MiB - reserve ${p.reserveMiB} = budget ${plan.budgetMiB} MiB, policy ${p.policy}: ${o.formula} <= budget`;
+  const tensorrt = plan.selected.filter((e) => e.accelerator).length;
+  const why = [
+    ...(o.modelLoadThreadCount === 1 ? ["one warm-up at a time, so start-up peaks do not add up"] : []),
+    ...(o.rateLimiter ? ["one GPU model runs at a time, so run peaks do not add up"] : []),
+  ];
   const configs = [
     `every ONNX Runtime config: parameters ${Object.entries(o.parameters).map(([k, v]) => `${k}: ${quote(v)}`).join(", ")} (cuDNN search ${o.cudnnConvAlgoSearch}${p.policy === "serial" ? ", arena shrinks after each run" : ", arenas keep their peaks"})`,
-    `  and ${o.warmup}; tritonserver --model-load-thread-count=${o.modelLoadThreadCount}${o.modelLoadThreadCount === 1 ? " (one warm-up at a time, so start-up peaks do not add up)" : ""}`,
+    `  and ${o.warmup}${o.rateLimiter ? `; every GPU instance holds the global rate-limiter resource ${o.rateLimiter.resource} (count 1)` : ""}`,
+    `tritonserver ${[`--model-load-thread-count=${o.modelLoadThreadCount}`, ...(o.rateLimiter?.args ?? [])].join(" ")}${why.length > 0 ? ` (${why.join("; ")})` : ""}`,
+    o.tensorrt
+      ? `TensorRT on (profile tensorrt: true) for ${tensorrt} selected branches: each engine's context memory (its workspace) is held while loaded, so it is in the resident column; engines cached in ${ENGINE_CACHE_MOUNT}/<model>/<export key>`
+      : "TensorRT off (profile tensorrt: false): ONNX Runtime's CUDA provider runs every branch; the specs' accelerator blocks are not written",
   ];
   const table = new Table({
     head: ["#", "branch", "models", "resident", "peak", p.policy === "serial" ? "Σ resident + max peak" : "Σ resident + Σ peak", "decision"],
@@ -22,14 +32,14 @@ export function formatPlanTable(plan: Plan, startup?: StartupBudget): string {
     colAligns: ["right", "left", "left", "right", "right", "right", "left"],
   });
   for (const e of planEntries(plan)) {
-    table.push([String(e.step), `${e.branch}\n(${e.tier})`, e.models.map((m) => m.name).join("\n"), String(e.memory.residentMiB), peakCell(e), e.fit ? formatFit(e.fit) : "-", decision(e)]);
+    table.push([String(e.step), `${e.branch}\n(${e.tier})`, e.models.map((m) => m.name).join("\n"), residentCell(e), String(e.memory.peakMiB), e.fit ? formatFit(e.fit) : "-", decision(e)]);
   }
   const t = plan.totals;
   const lines = [
     head,
     ...configs,
     table.toString(),
-    `selected ${plan.selected.length} branches (${plan.loadModels.length} models): ${t.residentMiB} + ${t.peakMiB} = ${t.needMiB} of ${plan.budgetMiB} MiB, headroom ${t.headroomMiB} MiB`,
+    `selected ${plan.selected.length} branches (${plan.loadModels.length} models): ${t.residentMiB} + ${t.peakMiB} = ${t.needMiB} of ${plan.budgetMiB} MiB, headroom ${t.headroomMiB} MiB${headroomOnReported(plan)}`,
     `excluded ${plan.excluded.length}: ${plan.excluded.map((e) => e.branch).join(", ") || "none"}`,
   ];
   for (const o of plan.overrides) lines.push(`override ${o.kind} ${o.branch}: ${o.note}`);
@@ -37,11 +47,21 @@ export function formatPlanTable(plan: Plan, startup?: StartupBudget): string {
   return lines.join("\n");
 }
 
-/** The peak, and where TensorRT is on, its share: "1656\nTRT FP16\n+256 ws". */
-function peakCell(e: PlanEntry): string {
+/** The resident figure, and where TensorRT runs, its share: "796\nTRT FP16\n+256 ctx". */
+function residentCell(e: PlanEntry): string {
   const a = e.accelerator;
-  if (!a) return String(e.memory.peakMiB);
-  return `${e.memory.peakMiB}\nTRT ${a.precision}${e.memory.workspaceMiB ? `\n+${e.memory.workspaceMiB} ws` : ""}`;
+  if (!a) return String(e.memory.residentMiB);
+  return `${e.memory.residentMiB}\nTRT ${a.precision}${e.memory.workspaceMiB ? `\n+${e.memory.workspaceMiB} ctx` : ""}`;
+}
+
+/** The headroom on what the card reports (NVML's total), beside the nominal one the budget uses. */
+function headroomOnReported(plan: Plan): string {
+  const reported = plan.profile.gpu.reportedMiB;
+  const h = plan.totals.reportedHeadroomMiB;
+  if (reported === undefined || h === undefined) return ` (on the nominal ${plan.profile.gpu.vramMiB} MiB)`;
+  const real = `${h} MiB on the ${reported} MiB the card reports (nvidia.com/gpu.memory)`;
+  if (h >= 0) return ` on the nominal ${plan.profile.gpu.vramMiB} MiB; real headroom ${real}`;
+  return ` on the nominal ${plan.profile.gpu.vramMiB} MiB, but ${real}: the set does not fit the real card (lower reserveMiB only if measured, or exclude a branch)`;
 }
 
 function decision(e: PlanEntry): string {
@@ -74,10 +94,10 @@ interface EntryJson {
   tier: string;
   /** Ensemble, preprocess step and ONNX model, where the branch has each. */
   models: { ensemble?: string; preprocess?: string; onnx?: string };
+  /** TensorRT's context memory included, where the profile runs it. */
   residentMiB: number;
-  /** TensorRT's workspace included. */
   peakMiB: number;
-  /** The part of peakMiB that is TensorRT's workspace (estimates only). */
+  /** The part of residentMiB that is TensorRT's context memory, counted at the spec's workspace (estimates only). */
   workspaceMiB?: number;
   memorySource: string;
   accelerator?: PlanEntry["accelerator"];

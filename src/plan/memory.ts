@@ -1,19 +1,24 @@
 // The memory models (design.md §6). serial: the pipeline calls one model at a time and every ONNX
 // Runtime arena shrinks after its run, so a set of models needs what they all hold while loaded plus
 // the largest extra any one of them takes while it runs. resident: no shrinkage, every arena keeps
-// its peak, so the extras add up. Which one holds on Triton is decided by the configs
-// (src/config/ort-memory.ts writes it there). Pure arithmetic, kept apart so the plan and its
-// printout show the same numbers.
+// its peak, so the extras add up. Which one holds on Triton is decided by the configs and the server's
+// flags (src/config/ort-memory.ts: shrinkage, and under serial a rate limiter that runs one GPU model
+// at a time). Pure arithmetic, kept apart so the plan and its printout show the same numbers.
 import type { MemoryPolicy } from "../config/ort-memory.ts";
 
 /** VRAM of one ONNX model (preprocess steps and ensembles run on the CPU and cost none). */
 export interface MemoryUse {
+  /** Held while loaded, TensorRT's context memory included where the profile runs it (see workspaceMiB). */
   residentMiB: number;
-  /** Extra while it runs, TensorRT's workspace included (see workspaceMiB). */
+  /** Extra while it runs. */
   peakMiB: number;
   /** Where the numbers come from: the spec's estimate or a bench measurement. */
   source: string;
-  /** TensorRT workspace added to the spec's peak; absent without TensorRT or for measured figures (they include it). */
+  /**
+   * TensorRT's execution-context memory, counted at the spec's workspace and added to the resident
+   * figure (ONNX Runtime holds it while the session lives); absent without TensorRT or for measured
+   * figures (they include it).
+   */
   workspaceMiB?: number;
 }
 

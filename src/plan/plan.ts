@@ -8,9 +8,9 @@ import { branchModels, type ModelRole } from "../names.ts";
 import type { Catalog, CatalogBranch } from "../spec/catalog.ts";
 import type { LoadedProfile } from "../spec/profile.ts";
 import { buildRoutingTable, type RoutingTable } from "../routing/table.ts";
-import { ortParameters, type OrtSettings } from "../config/ort-memory.ts";
+import { ortParameters, serialRateLimiter, type OrtSettings } from "../config/ort-memory.ts";
 import type { TensorRtAccelerator } from "../spec/schema.ts";
-import { engineCachePath } from "./engine-cache.ts";
+import { engineCacheDir } from "./engine-cache.ts";
 import { checkMeasured, type MeasuredMemory } from "./measured.ts";
 import { formatFit, memoryFit, POLICY_FORMULA, type FitCheck, type MemoryUse } from "./memory.ts";
 
@@ -33,8 +33,12 @@ export interface PlanEntry {
   /** The branch's models, entry first (src/names.ts). */
   models: { name: string; role: ModelRole }[];
   memory: MemoryUse;
-  /** TensorRT for the ONNX model (its workspace is in memory.peakMiB when the figures are estimates). */
-  accelerator?: TensorRtAccelerator & { engineCachePath: string };
+  /**
+   * TensorRT for the ONNX model, when the profile runs the specs' accelerators (its context memory is
+   * in memory.residentMiB when the figures are estimates). engineCacheDir is the model's folder;
+   * synth-repo keys the config's trt_engine_cache_path below it by the export's content.
+   */
+  accelerator?: TensorRtAccelerator & { engineCacheDir: string };
   /** Bytes through the preprocess step per request (inputs + outputs), when the branch has one. */
   stepTensorBytes?: number;
   cause: Cause;
@@ -47,7 +51,8 @@ export interface Plan {
   profile: {
     name: string;
     file: string;
-    gpu: { product: string; vramMiB: number; nodeLabelMemoryMiB: number };
+    /** reportedMiB: what the card reports (NVML), when the profile says; the plan's budget is on vramMiB. */
+    gpu: { product: string; vramMiB: number; reportedMiB?: number; nodeLabelMemoryMiB: number };
     reserveMiB: number;
     policy: OrtSettings["policy"];
   };
@@ -58,8 +63,11 @@ export interface Plan {
   selected: PlanEntry[];
   excluded: PlanEntry[];
   overrides: OverrideNote[];
-  /** The selected set under the profile's policy. */
-  totals: { residentMiB: number; peakMiB: number; needMiB: number; headroomMiB: number };
+  /**
+   * The selected set under the profile's policy. headroomMiB is on the nominal vramMiB;
+   * reportedHeadroomMiB on what the card reports (gpu.reportedMiB), the real one, when the profile gives it.
+   */
+  totals: { residentMiB: number; peakMiB: number; needMiB: number; headroomMiB: number; reportedHeadroomMiB?: number };
   /** Every model Triton loads (one --load-model each): per selected branch, composing models before their ensemble. */
   loadModels: string[];
   routing: RoutingTable;
@@ -78,17 +86,24 @@ export interface PlanOrtSettings extends OrtSettings {
    * peaks would meet at start-up: serial loads one model at a time; resident has counted every peak.
    */
   modelLoadThreadCount: number;
+  /**
+   * Under serial: Triton runs different models at once (a thread per instance), so every GPU instance
+   * holds this global rate-limiter resource and tritonserver gets these flags: one GPU run at a time.
+   */
+  rateLimiter?: { resource: string; args: string[] };
 }
 
 /** The settings a plan writes into configs, from the profile. */
 export function planOrtSettings(s: OrtSettings): PlanOrtSettings {
-  const settings = { policy: s.policy, cudnnConvAlgoSearch: s.cudnnConvAlgoSearch };
+  const settings: OrtSettings = { policy: s.policy, cudnnConvAlgoSearch: s.cudnnConvAlgoSearch, tensorrt: s.tensorrt };
+  const limiter = serialRateLimiter(s.policy);
   return {
     ...settings,
     formula: POLICY_FORMULA[s.policy],
     parameters: ortParameters(settings),
     warmup: "model_warmup: one run on zeros of each input's exact type and shape (zero_data), while loading",
     modelLoadThreadCount: s.policy === "serial" ? 1 : 4,
+    ...(limiter ? { rateLimiter: limiter } : {}),
   };
 }
 
@@ -106,11 +121,13 @@ export function planDeployment(catalog: Catalog, profile: LoadedProfile, opts: P
   }
   if (opts.measured) checkMeasured(opts.measured, catalog);
   const { branches, notes } = resolveChecklist(catalog, profile);
+  const memoryOf = (cb: CatalogBranch) => branchMemory(cb, opts.measured, p.tensorrt);
+  const describe = (cb: CatalogBranch, tier: Tier, step: number, memory: MemoryUse) => describeEntry(cb, tier, step, memory, p.tensorrt);
 
   const entries: PlanEntry[] = [];
   const admitted: MemoryUse[] = [];
   const consider = (cb: CatalogBranch, tier: Tier, decide: (fit: FitCheck) => Pick<PlanEntry, "cause" | "reason"> | undefined) => {
-    const memory = branchMemory(cb, opts.measured);
+    const memory = memoryOf(cb);
     const fit = memoryFit(p.policy, [...admitted, memory], budgetMiB);
     const verdict = decide(fit);
     if (!verdict) return;
@@ -137,21 +154,34 @@ export function planDeployment(catalog: Catalog, profile: LoadedProfile, opts: P
   }
   for (const b of optional.filter((x) => !x.included)) {
     const cb = b.branch;
-    if (cb.branch.status !== "ready") entries.push({ ...describe(cb, "optional", entries.length + 1, branchMemory(cb, opts.measured)), cause: "planned", reason: `status ${cb.branch.status}: no export to load yet` });
-    else if (b.excluded) entries.push({ ...describe(cb, "optional", entries.length + 1, branchMemory(cb, opts.measured)), cause: "excluded-by-override", reason: "excluded by overrides.exclude" });
+    if (cb.branch.status !== "ready") entries.push({ ...describe(cb, "optional", entries.length + 1, memoryOf(cb)), cause: "planned", reason: `status ${cb.branch.status}: no export to load yet` });
+    else if (b.excluded) entries.push({ ...describe(cb, "optional", entries.length + 1, memoryOf(cb)), cause: "excluded-by-override", reason: "excluded by overrides.exclude" });
     else consider(cb, "optional", (fit) => (fit.fits ? { cause: "fits", reason: `fits: ${formatFit(fit)}` } : { cause: "does-not-fit", reason: `does not fit: ${formatFit(fit)}` }));
   }
 
   const selected = entries.filter((e) => e.cause === "required" || e.cause === "included" || e.cause === "fits");
   const totals = memoryFit(p.policy, selected.map((e) => e.memory), budgetMiB);
+  const reported = p.gpu.reportedMiB;
   return {
-    profile: { name: p.name, file: profile.file, gpu: { product: p.gpu.product, vramMiB: p.gpu.vramMiB, nodeLabelMemoryMiB: p.gpu.nodeLabelMemoryMiB ?? p.gpu.vramMiB }, reserveMiB: p.reserveMiB, policy: p.policy },
+    profile: {
+      name: p.name,
+      file: profile.file,
+      gpu: { product: p.gpu.product, vramMiB: p.gpu.vramMiB, ...(reported !== undefined ? { reportedMiB: reported } : {}), nodeLabelMemoryMiB: p.gpu.nodeLabelMemoryMiB ?? p.gpu.vramMiB },
+      reserveMiB: p.reserveMiB,
+      policy: p.policy,
+    },
     onnxRuntime: planOrtSettings(p),
     budgetMiB,
     selected,
     excluded: entries.filter((e) => !selected.includes(e)),
     overrides: [...notes, ...overrideEffects(entries)],
-    totals: { residentMiB: totals.residentMiB, peakMiB: totals.peakMiB, needMiB: totals.needMiB, headroomMiB: budgetMiB - totals.needMiB },
+    totals: {
+      residentMiB: totals.residentMiB,
+      peakMiB: totals.peakMiB,
+      needMiB: totals.needMiB,
+      headroomMiB: budgetMiB - totals.needMiB,
+      ...(reported !== undefined ? { reportedHeadroomMiB: reported - p.reserveMiB - totals.needMiB } : {}),
+    },
     loadModels: selected.flatMap((e) => [...e.models].reverse().map((m) => m.name)),
     routing: buildRoutingTable(catalog, new Set(selected.map((e) => e.branch))),
   };
@@ -163,22 +193,25 @@ export function planEntries(plan: Plan): PlanEntry[] {
 }
 
 /**
- * The branch's ONNX model's VRAM. Spec estimates are for ONNX Runtime's CUDA provider, so TensorRT's
- * workspace is added to the peak; measured figures come from the server running the config as
- * written, TensorRT included, and are taken as they are.
+ * The branch's ONNX model's VRAM. Spec estimates are for ONNX Runtime's CUDA provider; when the
+ * profile runs TensorRT, the engines' execution-context memory (counted at the spec's workspaceMiB) is
+ * held while the model is loaded (src/config/ort-memory.ts), so it is added to the resident figure,
+ * and the CUDA provider's peak is kept as it is (conservative: TensorRT's nodes take their
+ * activations from that context memory, not from the arena). Measured figures come from the server
+ * running the config as written, TensorRT included, and are taken as they are.
  */
-export function branchMemory(cb: CatalogBranch, measured: MeasuredMemory | undefined): MemoryUse {
+export function branchMemory(cb: CatalogBranch, measured: MeasuredMemory | undefined, tensorrt: boolean): MemoryUse {
   const m = measured?.byModel.get(cb.models.onnx);
   if (m) return { residentMiB: m.residentMiB, peakMiB: m.peakMiB, source: `measured: ${m.source}` };
   const s = cb.branch.memory;
-  const ws = cb.branch.accelerator?.workspaceMiB;
-  return { residentMiB: s.residentMiB, peakMiB: s.peakMiB + (ws ?? 0), source: `spec: ${s.source}`, ...(ws ? { workspaceMiB: ws } : {}) };
+  const ws = tensorrt ? cb.branch.accelerator?.workspaceMiB : undefined;
+  return { residentMiB: s.residentMiB + (ws ?? 0), peakMiB: s.peakMiB, source: `spec: ${s.source}`, ...(ws ? { workspaceMiB: ws } : {}) };
 }
 
-function describe(cb: CatalogBranch, tier: Tier, step: number, memory: MemoryUse): Omit<PlanEntry, "cause" | "reason" | "fit"> {
+function describeEntry(cb: CatalogBranch, tier: Tier, step: number, memory: MemoryUse, tensorrt: boolean): Omit<PlanEntry, "cause" | "reason" | "fit"> {
   const b = cb.branch;
   const entry: Omit<PlanEntry, "cause" | "reason" | "fit"> = { branch: b.name, family: cb.family, variant: cb.variant, size: b.size, tier, step, models: branchModels(b), memory };
-  if (b.accelerator) entry.accelerator = { ...b.accelerator, engineCachePath: engineCachePath(cb.models.onnx) };
+  if (tensorrt && b.accelerator) entry.accelerator = { ...b.accelerator, engineCacheDir: engineCacheDir(cb.models.onnx) };
   if (cb.models.preprocess && b.contract) {
     entry.stepTensorBytes = [...b.contract.inputs, ...b.onnx.inputs].reduce((s, t) => s + tensorByteSize(t.dtype, t.dims), 0);
   }

@@ -46,7 +46,7 @@ export function startupBudget(plan: Plan, repository: RepositorySource): Startup
     ...(repository.kind === "objectStore" ? [{ what: "download the repository", seconds: OBJECT_STORE_DOWNLOAD_S }] : []),
     { what: `load ${onnxModels} ONNX models`, seconds: LOAD_PER_ONNX_MODEL_S * onnxModels },
     { what: `warm up ${onnxModels} ONNX models (cuDNN ${search} search)`, seconds: WARMUP_PER_MODEL_S[search] * onnxModels },
-    ...(tensorrt > 0 ? [{ what: `build ${tensorrt} TensorRT engines on the first start (cached in ${ENGINE_CACHE_MOUNT} after)`, seconds: ENGINE_BUILD_PER_MODEL_S * tensorrt }] : []),
+    ...(tensorrt > 0 ? [{ what: `build ${tensorrt} TensorRT engines on the first start and after a new export (cached in ${ENGINE_CACHE_MOUNT} after)`, seconds: ENGINE_BUILD_PER_MODEL_S * tensorrt }] : []),
   ];
   return { seconds: parts.reduce((s, p) => s + p.seconds, 0), parts };
 }

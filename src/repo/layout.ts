@@ -2,7 +2,9 @@
 // steps, ONNX preprocess graphs) or the export they come from. Every config is written by the
 // text-format writer and read back by the parser before it is planned, so a config that would not
 // round-trip never reaches disk; every ensemble is checked against its step models, and every ONNX
-// Runtime config against the memory settings of the plan it is written for.
+// Runtime config against the memory settings of the plan it is written for. A branch the plan runs
+// with TensorRT needs its export's key (exportKey over the export's file hashes, which synth-repo
+// takes from the repository's hash cache) for its engine cache folder.
 import { posix } from "node:path";
 import { checkEnsemble, roundTripCheck, writeModelConfig } from "../config/index.ts";
 import type { ModelConfig } from "../config/model-config.ts";
@@ -17,9 +19,24 @@ import type { ValidatedBranch } from "./validate.ts";
 export interface LayoutInput {
   branches: readonly ValidatedBranch[];
   preprocess: PreprocessForm;
-  /** The plan's memory policy and cuDNN search; DEFAULT_ORT_SETTINGS without a profile. */
+  /** The plan's memory policy, cuDNN search and TensorRT use; DEFAULT_ORT_SETTINGS without a profile. */
   settings?: OrtSettings;
+  /** Per ONNX model name, the key of its export (src/plan/engine-cache.ts exportKey); needed where the plan runs TensorRT. */
+  exportKeys?: ReadonlyMap<string, string>;
   origin: Omit<RepoOrigin, "branches" | "preprocess">;
+}
+
+/** The files of a branch's export: model.onnx and its external data, by their paths in the version folder. */
+export function exportFiles(v: ValidatedBranch): { path: string; source: string }[] {
+  return [
+    { path: "model.onnx", source: v.onnxFile },
+    ...v.externalData.map((loc) => ({ path: loc.replaceAll("\\", "/"), source: posix.join(posix.dirname(v.onnxFile), loc) })),
+  ];
+}
+
+/** Whether the branch's ONNX model runs TensorRT under `settings` (its config then needs the export's key). */
+export function runsTensorRt(v: ValidatedBranch, settings: OrtSettings): boolean {
+  return settings.tensorrt && v.branch.branch.accelerator !== undefined;
 }
 
 export function planRepository(input: LayoutInput): RepoPlan {
@@ -32,7 +49,7 @@ export function planRepository(input: LayoutInput): RepoPlan {
   // The round trip makes the object equal to what the parser reads back, so checking it checks the text.
   const addOrtConfig = (v: ValidatedBranch, cfg: ModelConfig) => {
     addConfig(cfg);
-    problems.push(...ortConfigProblems(v.branch, cfg, settings));
+    problems.push(...ortConfigProblems(v.branch, cfg, settings, input.exportKeys?.get(v.branch.models.onnx)));
   };
 
   const addConfig = (cfg: ModelConfig) => {
@@ -64,11 +81,8 @@ export function planRepository(input: LayoutInput): RepoPlan {
         files.push({ path: `${m.preprocess}/1/model.onnx`, kind: "content", content: bytes, model: m.preprocess });
       }
     }
-    addOrtConfig(v, onnxModelConfig(cb, settings));
-    files.push({ path: `${m.onnx}/1/model.onnx`, kind: "source", source: v.onnxFile, model: m.onnx });
-    for (const loc of v.externalData) {
-      files.push({ path: posix.join(m.onnx, "1", loc.replaceAll("\\", "/")), kind: "source", source: posix.join(posix.dirname(v.onnxFile), loc), model: m.onnx });
-    }
+    addOrtConfig(v, onnxModelConfig(cb, settings, input.exportKeys?.get(m.onnx)));
+    for (const f of exportFiles(v)) files.push({ path: posix.join(m.onnx, "1", f.path), kind: "source", source: f.source, model: m.onnx });
   }
 
   for (const { cfg, branch } of ensembles) {

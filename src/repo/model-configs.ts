@@ -1,11 +1,13 @@
 // The Triton model configs of one branch, as typed objects: the ONNX model, its preprocess step
 // (Python backend on the CPU, or an ONNX graph) and the ensemble that chains them under the
 // external contract. Every ONNX Runtime model carries the plan's memory policy and cuDNN search as
-// parameters, a warm-up at its exact input shapes and, where the spec asks, TensorRT
-// (src/config/ort-memory.ts says why each key goes where). Pure: the same branch and settings
-// always give the same configs.
+// parameters, a warm-up at its exact input shapes, under serial the gpu_serial rate-limiter
+// resource on its GPU instances and, where the spec asks and the profile runs TensorRT, a TensorRT
+// accelerator whose engine cache is keyed by the export's content (src/config/ort-memory.ts and
+// src/plan/engine-cache.ts say why). Pure: the same branch, settings and export key always give
+// the same configs.
 import { tritonDataType, type ModelConfig, type ModelInput, type ModelOutput } from "../config/model-config.ts";
-import { ortParameters, PLAN_PARAMETERS, planContradictions, tensorRtAccelerator, zeroWarmup, type OrtSettings } from "../config/ort-memory.ts";
+import { gpuInstanceGroup, ortParameters, PLAN_PARAMETERS, planContradictions, tensorRtAccelerator, zeroWarmup, type OrtSettings } from "../config/ort-memory.ts";
 import type { Problem } from "../errors.ts";
 import { preprocessedTensorName } from "../names.ts";
 import { engineCachePath } from "../plan/engine-cache.ts";
@@ -34,18 +36,30 @@ function parameters(settings: OrtSettings, own: Record<string, string> = {}): No
   return Object.fromEntries(Object.keys(all).sort().map((k) => [k, { string_value: all[k]! }]));
 }
 
-export function onnxModelConfig(cb: CatalogBranch, settings: OrtSettings): ModelConfig {
+/** The TensorRT accelerator the plan counts for the branch's ONNX model, if the profile runs it and the spec has one. */
+export function plannedTensorRt(cb: CatalogBranch, settings: OrtSettings, exportKey: string | undefined): { precision: "FP16" | "FP32"; workspaceMiB: number; engineCachePath: string } | undefined {
+  const trt = settings.tensorrt ? cb.branch.accelerator : undefined;
+  if (!trt) return undefined;
+  if (exportKey === undefined) throw new Error(`internal: ${cb.models.onnx} runs TensorRT but its export was not hashed (engineCachePath needs the export's key)`);
+  return { precision: trt.precision, workspaceMiB: trt.workspaceMiB, engineCachePath: engineCachePath(cb.models.onnx, exportKey) };
+}
+
+/**
+ * The branch's ONNX model. `exportKey` (src/plan/engine-cache.ts exportKey over the export's files)
+ * names its engine cache folder; it is needed only when the profile runs the spec's TensorRT.
+ */
+export function onnxModelConfig(cb: CatalogBranch, settings: OrtSettings, exportKey?: string): ModelConfig {
   const b = cb.branch;
   const inputs = b.onnx.inputs.map(input);
-  const trt = b.accelerator;
+  const trt = plannedTensorRt(cb, settings, exportKey);
   return {
     name: cb.models.onnx,
     platform: "onnxruntime_onnx",
     max_batch_size: 0,
     input: inputs,
     output: b.onnx.outputs.map(output),
-    ...(trt ? { optimization: { execution_accelerators: { gpu_execution_accelerator: [tensorRtAccelerator({ precision: trt.precision, workspaceMiB: trt.workspaceMiB, engineCachePath: engineCachePath(cb.models.onnx) })] } } } : {}),
-    instance_group: [{ count: b.triton?.instanceCount ?? 1, kind: "KIND_GPU" }],
+    ...(trt ? { optimization: { execution_accelerators: { gpu_execution_accelerator: [tensorRtAccelerator(trt)] } } } : {}),
+    instance_group: [gpuInstanceGroup(settings.policy, b.triton?.instanceCount ?? 1)],
     default_model_filename: "model.onnx",
     parameters: parameters(settings, b.triton?.parameters),
     model_warmup: [zeroWarmup(inputs)],
@@ -54,15 +68,16 @@ export function onnxModelConfig(cb: CatalogBranch, settings: OrtSettings): Model
 
 /**
  * Where an ONNX Runtime config of this branch (as parsed back) would make the plan's arithmetic false
- * on Triton, as problems naming the spec field to change. The branch's ONNX model is held against its
- * TensorRT accelerator; the ONNX preprocess step runs without one.
+ * on Triton, as problems naming the spec field to change. The branch's ONNX model is held against the
+ * TensorRT accelerator the plan counts (none when the profile runs without TensorRT); the ONNX
+ * preprocess step runs without one.
  */
-export function ortConfigProblems(cb: CatalogBranch, cfg: ModelConfig, settings: OrtSettings): Problem[] {
+export function ortConfigProblems(cb: CatalogBranch, cfg: ModelConfig, settings: OrtSettings, exportKey?: string): Problem[] {
   const isBranchModel = cfg.name === cb.models.onnx;
-  const trt = isBranchModel ? cb.branch.accelerator : undefined;
+  const trt = isBranchModel ? plannedTensorRt(cb, settings, exportKey) : undefined;
   const path = formatFieldPath(cb.fieldPath);
   const own = cb.branch.triton?.parameters ?? {};
-  return planContradictions(cfg, { settings, ...(trt ? { tensorrt: { precision: trt.precision, workspaceMiB: trt.workspaceMiB } } : {}) }).map((c) => {
+  return planContradictions(cfg, { settings, ...(trt ? { tensorrt: trt } : {}) }).map((c) => {
     const message = `${cfg.name}: ${c.message}, so the plan (policy ${settings.policy}) would not hold on Triton`;
     if (isBranchModel && c.parameter !== undefined && c.parameter in own) {
       const hint = `remove it: the plan sets ${PLAN_PARAMETERS.join(", ")} in every ONNX Runtime config (change the profile's policy or cudnnConvAlgoSearch instead)`;
@@ -82,7 +97,7 @@ export function preprocessModelConfig(cb: CatalogBranch, form: PreprocessForm, s
   return {
     ...common,
     platform: "onnxruntime_onnx",
-    instance_group: [{ count: 1, kind: "KIND_GPU" }],
+    instance_group: [gpuInstanceGroup(settings.policy, 1)],
     default_model_filename: "model.onnx",
     parameters: parameters(settings),
     model_warmup: [zeroWarmup(common.input)],

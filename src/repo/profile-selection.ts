@@ -16,7 +16,7 @@ export function profileSelection(specsDir: string, profileName: string, measured
     return {
       branches: selectedBranches(catalog, plan),
       profile: plan.profile.name,
-      settings: { policy: plan.onnxRuntime.policy, cudnnConvAlgoSearch: plan.onnxRuntime.cudnnConvAlgoSearch },
+      settings: { policy: plan.onnxRuntime.policy, cudnnConvAlgoSearch: plan.onnxRuntime.cudnnConvAlgoSearch, tensorrt: plan.onnxRuntime.tensorrt },
       plan: {
         budgetMiB: plan.budgetMiB,
         onnxRuntime: plan.onnxRuntime,

@@ -10,15 +10,20 @@
 // - while it runs: its peak on top, once per instance running (Triton runs one request at a time
 //   per instance; more requests in flight wait in its queue and need nothing more).
 // - with arena shrinkage (memory.enable_memory_arena_shrinkage "gpu:0") the arena gives the peak
-//   back when the run ends; without it the arena keeps the largest size it reached, for good.
-// - TensorRT: the config's workspace is added to the spec's peak (the spec estimates ONNX Runtime's
-//   CUDA provider): per run when the context shares memory (trt_context_memory_sharing_enable),
-//   else held from load like the weights. Measured figures came from the config as written, so
-//   they already include it and nothing is added.
+//   back when the run ends; without it each instance's arena keeps the largest size it reached, for
+//   good. Triton warms every instance while loading (core src/backend_model_instance.cc, r24.08), so
+//   without shrinkage N GPU instances keep N peaks from the load on.
+// - TensorRT: the config's workspace, as the engines' execution-context memory, is held while the
+//   session lives, once per instance, whether or not contexts share it (ONNX Runtime keeps the
+//   shared block for the session's life: src/config/ort-memory.ts). It adds to the resident figure;
+//   the spec's peak (ONNX Runtime's CUDA provider) is kept as it is, as the plan does. Measured
+//   figures came from the config as written, so they already include it and nothing is added.
 // - arena_extend_strategy kNextPowerOfTwo: the per-run growth rounds up to the next power of two
 //   MiB (ONNX Runtime's BFC arena doubles its region size; "up to twice what a run asks for").
-// - The card starts with the profile's reserveMiB used (CUDA context, cuDNN/cuBLAS handles,
-//   Triton itself), so nv_gpu_memory_used_bytes reads as on a card with Triton started.
+// - The card is the size the profile says the card reports (gpu.reportedMiB: NVML's total, what
+//   Triton's nv_gpu_memory_total_bytes reads; else gpu.vramMiB) and starts with the profile's
+//   reserveMiB used (CUDA context, cuDNN/cuBLAS handles, Triton itself), so nv_gpu_memory_used_bytes
+//   reads as on a card with Triton started.
 // A run that does not fit fails as ONNX Runtime's arena does; without shrinkage the arena has grown
 // until the allocation that failed, and keeps it: the card takes the worst case (all that was free).
 import type { ModelConfig } from "../config/index.ts";
@@ -36,7 +41,7 @@ export interface CardSpec {
   profile: string;
   /** e.g. NVIDIA-GeForce-RTX-2060 */
   product: string;
-  /** What NVML would report as total memory: the profile's gpu.vramMiB. */
+  /** What NVML would report as total memory: the profile's gpu.reportedMiB, else gpu.vramMiB. */
   totalMiB: number;
   /** Used before any model loads: the profile's reserveMiB. */
   reserveMiB: number;
@@ -44,14 +49,14 @@ export interface CardSpec {
   uuid: string;
 }
 
-export function cardSpec(p: { name: string; gpu: { product: string; vramMiB: number }; reserveMiB: number }): CardSpec {
-  return { profile: p.name, product: p.gpu.product, totalMiB: p.gpu.vramMiB, reserveMiB: p.reserveMiB, uuid: `GPU-simulated-${p.name}` };
+export function cardSpec(p: { name: string; gpu: { product: string; vramMiB: number; reportedMiB?: number }; reserveMiB: number }): CardSpec {
+  return { profile: p.name, product: p.gpu.product, totalMiB: p.gpu.reportedMiB ?? p.gpu.vramMiB, reserveMiB: p.reserveMiB, uuid: `GPU-simulated-${p.name}` };
 }
 
 /** One ONNX Runtime model's memory as estimated or measured (before its config is applied). */
 export interface MemoryEstimate {
   residentMiB: number;
-  /** Extra while one run is in flight, without TensorRT's workspace unless tensorRtIncluded. */
+  /** Extra while one run is in flight. */
   peakMiB: number;
   /** Where the figures come from, for the start-up lines and reasons. */
   source: string;
@@ -61,7 +66,7 @@ export interface MemoryEstimate {
 
 /** What a model holds on the card, from its estimate and its config's semantics. */
 export interface Footprint {
-  /** Held from load to unload (every GPU instance). */
+  /** Held from load to unload (every GPU instance, TensorRT's context memory included). */
   residentMiB: number;
   /** Extra per instance while it runs. */
   runPeakMiB: number;
@@ -69,7 +74,7 @@ export interface Footprint {
   shrinks: boolean;
   /** GPU instances (0: CPU only, holds nothing). */
   instances: number;
-  /** One line, e.g. "resident 540 MiB, +1656 MiB per run (1400 + 256 TensorRT workspace), given back after each run". */
+  /** One line, e.g. "resident 796 MiB (540 + 256 TensorRT context memory, held while loaded), +1400 MiB per run, given back after each run". */
   summary: string;
 }
 
@@ -81,14 +86,12 @@ export function footprint(e: MemoryEstimate, s: Pick<OrtMemorySemantics, "gpuIns
   const instances = s.gpuInstances;
   if (instances === 0) return { residentMiB: 0, runPeakMiB: 0, shrinks: true, instances, summary: "CPU instances only: nothing on the GPU" };
   const trt = s.tensorrt && !e.tensorRtIncluded ? s.tensorrt.workspaceMiB : 0;
-  const trtPerRun = s.tensorrt?.contextMemoryPerRun ?? false;
-  const asked = e.peakMiB + (trtPerRun ? trt : 0);
-  const runPeakMiB = s.arenaExtendStrategy === "kNextPowerOfTwo" ? nextPowerOfTwo(asked) : asked;
-  const residentMiB = (e.residentMiB + (trtPerRun ? 0 : trt)) * instances;
+  const runPeakMiB = s.arenaExtendStrategy === "kNextPowerOfTwo" ? nextPowerOfTwo(e.peakMiB) : e.peakMiB;
+  const residentMiB = (e.residentMiB + trt) * instances;
   const parts = [
-    `resident ${residentMiB} MiB${instances > 1 ? ` (${instances} GPU instances)` : ""}${trt && !trtPerRun ? ` (TensorRT context ${trt} MiB held for good)` : ""}`,
-    `+${runPeakMiB} MiB per run${trt && trtPerRun ? ` (${e.peakMiB} + ${trt} TensorRT workspace${runPeakMiB !== asked ? `, ${asked} rounded up by kNextPowerOfTwo` : ""})` : runPeakMiB !== asked ? ` (${asked} rounded up by kNextPowerOfTwo)` : ""}`,
-    s.arenaShrinkage ? "given back after each run" : "kept after the first run (no arena shrinkage)",
+    `resident ${residentMiB} MiB${trt ? ` (${e.residentMiB} + ${trt} TensorRT context memory, held while loaded${instances > 1 ? `, per instance` : ""})` : ""}${instances > 1 ? ` (${instances} GPU instances)` : ""}`,
+    `+${runPeakMiB} MiB per run${runPeakMiB !== e.peakMiB ? ` (${e.peakMiB} rounded up by kNextPowerOfTwo)` : ""}`,
+    s.arenaShrinkage ? "given back after each run" : `kept after the first run${instances > 1 ? " of each instance" : ""} (no arena shrinkage)`,
   ];
   return { residentMiB, runPeakMiB, shrinks: s.arenaShrinkage, instances, summary: parts.join(", ") };
 }
@@ -121,10 +124,10 @@ export function ortOutOfMemoryMessage(e: GpuOutOfMemory): string {
 interface Holding {
   model: string;
   fp: Footprint;
-  /** Runs in flight now. */
+  /** Runs in flight now (beyond the instances they wait in Triton's queue). */
   active: number;
-  /** Without shrinkage: the extra the arena keeps (the largest it reached). */
-  keptMiB: number;
+  /** Without shrinkage, per GPU instance: the extra its arena keeps (the largest it reached). */
+  kept: number[];
 }
 
 /** Releases what a run holds; call exactly once when the run ends (ok or not). */
@@ -185,7 +188,7 @@ export class GpuCard {
     if (this.held.has(key)) throw new Error(`gpu card: '${key}' is loaded twice`);
     const free = this.freeMiB();
     if (fp.residentMiB > free) throw new GpuOutOfMemory(model, "load", fp.residentMiB, free);
-    this.held.set(key, { model, fp, active: 0, keptMiB: 0 });
+    this.held.set(key, { model, fp, active: 0, kept: new Array<number>(fp.instances).fill(0) });
     this.touch();
   }
 
@@ -196,21 +199,26 @@ export class GpuCard {
 
   /**
    * A run starts: its peak is taken (once per instance running), or GpuOutOfMemory when it does not
-   * fit. Returns the call that ends it.
+   * fit. `instance` pins it to one GPU instance (the warm-up Triton runs on each); otherwise it lands
+   * on the next idle one, as Triton's scheduler gives it. Returns the call that ends it.
    */
-  beginRun(key: string): RunEnd {
+  beginRun(key: string, instance?: number): RunEnd {
     const h = this.held.get(key);
     if (!h) throw new Error(`gpu card: run of '${key}', which is not loaded`);
-    const want = h.fp.runPeakMiB * Math.min(h.active + 1, h.fp.instances);
-    const need = Math.max(0, want - this.extra(h));
+    const n = h.fp.instances;
+    if (instance !== undefined && instance >= n) return () => {}; // a CPU instance of the model: nothing on the GPU
+    const on = instance ?? (h.active < n ? h.active : undefined); // undefined: waits in the queue, needs nothing more
+    const need = h.fp.shrinks
+      ? Math.max(0, h.fp.runPeakMiB * Math.min(h.active + 1, n) - this.extra(h))
+      : on === undefined ? 0 : Math.max(0, h.fp.runPeakMiB - h.kept[on]!);
     const free = this.freeMiB();
     if (need > free) {
-      if (!h.fp.shrinks) h.keptMiB += free; // the arena grew until the allocation that failed, and keeps it
+      if (!h.fp.shrinks && on !== undefined) h.kept[on]! += free; // the arena grew until the allocation that failed, and keeps it
       this.touch();
       throw new GpuOutOfMemory(h.model, "run", need, free);
     }
     h.active++;
-    if (!h.fp.shrinks) h.keptMiB = Math.max(h.keptMiB, want);
+    if (!h.fp.shrinks && on !== undefined) h.kept[on] = Math.max(h.kept[on]!, h.fp.runPeakMiB);
     this.touch();
     let ended = false;
     return () => {
@@ -221,7 +229,7 @@ export class GpuCard {
   }
 
   private extra(h: Holding): number {
-    return h.fp.shrinks ? h.fp.runPeakMiB * Math.min(h.active, h.fp.instances) : h.keptMiB;
+    return h.fp.shrinks ? h.fp.runPeakMiB * Math.min(h.active, h.fp.instances) : h.kept.reduce((a, b) => a + b, 0);
   }
 
   private touch(): void {
@@ -232,15 +240,14 @@ export class GpuCard {
 }
 
 /**
- * Estimates per ONNX model name, as the plan counts them (branchMemory: the spec's figures, or the
- * `plan --measured` file's where it has the model). The plan adds the spec's TensorRT workspace to
- * the peak; the card takes it from each config instead, so it is taken off here again.
+ * Estimates per ONNX model name: the spec's figures for ONNX Runtime's CUDA provider (TensorRT's
+ * memory is taken from each config instead), or the `plan --measured` file's where it has the model.
  */
 export function catalogEstimates(catalog: Catalog, measured?: MeasuredMemory): Map<string, MemoryEstimate> {
   return new Map(
     catalog.branches.map((cb) => {
-      const m = branchMemory(cb, measured);
-      const e: MemoryEstimate = { residentMiB: m.residentMiB, peakMiB: m.peakMiB - (m.workspaceMiB ?? 0), source: m.source, tensorRtIncluded: m.source.startsWith("measured") };
+      const m = branchMemory(cb, measured, false);
+      const e: MemoryEstimate = { residentMiB: m.residentMiB, peakMiB: m.peakMiB, source: m.source, tensorRtIncluded: m.source.startsWith("measured") };
       return [cb.models.onnx, e];
     }),
   );

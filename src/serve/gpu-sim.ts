@@ -30,6 +30,7 @@ import type { Backend } from "./backend.ts";
 import { cardSpec, catalogEstimates, floorEstimate, footprint, GpuCard, GpuOutOfMemory, MiB, ortOutOfMemoryMessage, type MemoryEstimate } from "./gpu-card.ts";
 import type { MetricFamily } from "./metrics.ts";
 import { LoadError } from "./model-dir.ts";
+import type { InstanceBackend, ModelInstance } from "./model-loader.ts";
 
 /** Triton's --metrics-interval-ms default. */
 export const DEFAULT_METRICS_INTERVAL_MS = 2000;
@@ -139,7 +140,7 @@ export class SimulatedGpu {
 }
 
 /** An ONNX Runtime backend whose runs take their peak on the card first. */
-class CardBackend implements Backend {
+class CardBackend implements Backend, InstanceBackend {
   readonly kind;
 
   constructor(
@@ -152,10 +153,23 @@ class CardBackend implements Backend {
     this.kind = inner.kind;
   }
 
-  async run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
+  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
+    return this.runOn(undefined, inputs, outputs);
+  }
+
+  /**
+   * The same session, its runs accounted on one instance's arena (Triton warms each instance). The
+   * view owns nothing: closing it leaves the session to this backend's close.
+   */
+  onInstance(instance: ModelInstance): Backend {
+    const gpuIndex = instance.kind === "gpu" ? instance.index : Number.POSITIVE_INFINITY;
+    return { kind: this.kind, run: (inputs, outputs) => this.runOn(gpuIndex, inputs, outputs), close: async () => {} };
+  }
+
+  private async runOn(instance: number | undefined, inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
     let end: () => void;
     try {
-      end = this.gpu.card.beginRun(this.key);
+      end = this.gpu.card.beginRun(this.key, instance);
     } catch (e) {
       if (!(e instanceof GpuOutOfMemory)) throw e;
       // ONNX Runtime's error is TRITONSERVER_ERROR_INTERNAL, which Triton answers with HTTP 500.

@@ -56,6 +56,35 @@ export interface LoadHooks {
   wrap?(backend: Backend, at: { model: string; version: string; dir: string; config: ModelConfig }): Promise<Backend>;
 }
 
+/** One of the instances Triton creates for a model: its kind and its index among the instances of that kind. */
+export interface ModelInstance {
+  kind: "gpu" | "cpu";
+  index: number;
+}
+
+/**
+ * The instances Triton creates for a model, in order: each group's count (default 1) of its kind
+ * (KIND_AUTO is the GPU, as on a GPU server); no groups means one GPU instance. serve-local runs one
+ * session per version, but warms it once per instance as Triton warms each instance.
+ */
+export function modelInstances(cfg: ModelConfig): ModelInstance[] {
+  const groups = cfg.instance_group?.length ? cfg.instance_group : [{ kind: "KIND_GPU" as const, count: 1 }];
+  const next = { gpu: 0, cpu: 0 };
+  return groups.flatMap((g) => {
+    const kind = g.kind === "KIND_CPU" || g.kind === "KIND_MODEL" ? "cpu" : "gpu";
+    return Array.from({ length: g.count || 1 }, () => ({ kind, index: next[kind]++ }));
+  });
+}
+
+/** A backend whose runs can be accounted to one instance (the simulated card keeps each instance's arena). */
+export interface InstanceBackend {
+  onInstance(instance: ModelInstance): Backend;
+}
+
+function onInstance(backend: Backend, instance: ModelInstance): Backend {
+  return "onInstance" in backend && typeof backend.onInstance === "function" ? (backend as Backend & InstanceBackend).onInstance(instance) : backend;
+}
+
 export interface LoadedModel {
   config: ModelConfig;
   kind: BackendKind;
@@ -63,8 +92,10 @@ export interface LoadedModel {
 }
 
 /**
- * Starts every served version of a polled model and runs its model_warmup (src/serve/warmup.ts), as
- * Triton does before a model is READY; closes what it started when one fails.
+ * Starts every served version of a polled model and runs its model_warmup (src/serve/warmup.ts) on
+ * each of its instances, as Triton does before a model is READY (core src/backend_model_instance.cc,
+ * r24.08: every instance runs the samples on its backend thread); closes what it started when one
+ * fails.
  */
 export async function startModel(repo: string, polled: PolledModel, resolveStep: StepResolver, hooks: LoadHooks = {}): Promise<LoadedModel> {
   const { name, config } = polled;
@@ -84,7 +115,7 @@ export async function startModel(repo: string, polled: PolledModel, resolveStep:
       if (hooks.wrap) backend = await hooks.wrap(backend, { model: name, version: v, dir, config });
       if (kind !== "ensemble") {
         try {
-          await warmUp(backend, dir, name, config);
+          for (const instance of modelInstances(config)) await warmUp(onInstance(backend, instance), dir, name, config);
         } catch (e) {
           await backend.close();
           throw e;

@@ -132,6 +132,9 @@ export const ProfileSchema = z
     gpu: z.strictObject({
       product: z.string().min(1).meta({ description: "Marketing name, for people; GPU Feature Discovery's nvidia.com/gpu.product." }),
       vramMiB: z.number().int().positive().meta({ description: "Total VRAM of the card the plan is made for." }),
+      reportedMiB: z.number().int().positive().optional().meta({
+        description: "Total memory the card reports (NVML, GPU Feature Discovery's nvidia.com/gpu.memory), often below vramMiB (an RTX 2060 \"6 GB\" reports 5926). The plan shows its headroom on it too, and serve-local --gpu simulates a card of this size.",
+      }),
       nodeLabelMemoryMiB: z.number().int().positive().optional().meta({
         description: "Smallest nvidia.com/gpu.memory label value (NVML's total, MiB, often below the nominal size) a node must carry; default what the plan needs: its models plus reserveMiB.",
       }),
@@ -148,6 +151,10 @@ export const ProfileSchema = z
     cudnnConvAlgoSearch: z.enum(CUDNN_CONV_ALGO_SEARCHES).default(DEFAULT_ORT_SETTINGS.cudnnConvAlgoSearch).meta({
       description: "cuDNN convolution algorithm search in every ONNX Runtime config: heuristic (fast, small workspace; 6 GB cards), exhaustive (ORT's default: benchmarks every algorithm at warm-up, larger workspace), default.",
     }),
+    tensorrt: z.boolean().default(DEFAULT_ORT_SETTINGS.tensorrt).meta({
+      description:
+        "Run the specs' TensorRT accelerators (the branches' accelerator blocks). Each engine's execution-context memory (counted at its workspaceMiB) is held while the model is loaded, so it adds to the resident sum; the first start builds every engine (minutes each). Off (the default, and on 6 GB cards): ONNX Runtime's CUDA provider runs every branch.",
+    }),
     checklist: z.strictObject({
       required: z.array(branchName).min(1).meta({ description: "Branches that must load; the plan fails if they do not fit." }),
       optional: z.array(branchName).default([]).meta({ description: "Branches admitted in this order while the set fits." }),
@@ -161,6 +168,9 @@ export const ProfileSchema = z
     deployment: DeploymentHintsSchema,
   })
   .superRefine((p, ctx) => {
+    if (p.gpu.reportedMiB !== undefined && p.gpu.reportedMiB > p.gpu.vramMiB) {
+      ctx.addIssue({ code: "custom", path: ["gpu", "reportedMiB"], message: `reportedMiB ${p.gpu.reportedMiB} is above gpu.vramMiB ${p.gpu.vramMiB}: a card reports at most its nominal size`, input: p.gpu.reportedMiB });
+    }
     if (p.reserveMiB >= p.gpu.vramMiB) {
       ctx.addIssue({ code: "custom", path: ["reserveMiB"], message: `reserveMiB ${p.reserveMiB} must be below gpu.vramMiB ${p.gpu.vramMiB}: nothing would be left for models`, input: p.reserveMiB });
     }

@@ -72,15 +72,16 @@ export type Memory = z.infer<typeof MemorySchema>;
 
 /**
  * TensorRT through ONNX Runtime's TensorRT execution provider (CUDA stays the fallback for nodes
- * TensorRT does not take). Engines are built on the first start and kept in the engine cache.
+ * TensorRT does not take), where a profile runs it (profile `tensorrt: true`). Engines are built on
+ * the first start and kept in the engine cache.
  */
 export const TensorRtAcceleratorSchema = z
   .strictObject({
     kind: z.literal("tensorrt"),
     precision: z.enum(["FP16", "FP32"]).meta({ description: "FP16 where the network tolerates it; FP32 keeps full precision (RAFT: fp16 is unstable on grid_sample, seed 003)." }),
-    workspaceMiB: z.number().int().positive().max(65536).meta({ description: "TensorRT's scratch memory (max_workspace_size_bytes); the plan adds it to the branch's peak." }),
+    workspaceMiB: z.number().int().positive().max(65536).meta({ description: "TensorRT's workspace (max_workspace_size_bytes). The plan counts the engine's execution-context memory at this size as resident: ONNX Runtime holds it while the model is loaded." }),
   })
-  .meta({ description: "Run the branch's ONNX model through TensorRT." });
+  .meta({ description: "Where TensorRT is safe for the branch's ONNX model; used when the profile sets tensorrt: true." });
 export type TensorRtAccelerator = z.infer<typeof TensorRtAcceleratorSchema>;
 
 export const BranchSchema = z.strictObject({
@@ -110,7 +111,7 @@ export const BranchSchema = z.strictObject({
     .meta({ description: "External (ensemble) tensors. Required when serving is ensemble; direct models expose the ONNX tensors." }),
   preprocess: PreprocessSchema.default({ kind: "none" }),
   memory: MemorySchema,
-  accelerator: TensorRtAcceleratorSchema.optional().meta({ description: "Optional GPU accelerator for the ONNX model; without it ONNX Runtime's CUDA provider runs it." }),
+  accelerator: TensorRtAcceleratorSchema.optional().meta({ description: "Optional GPU accelerator for the ONNX model, used on profiles with tensorrt: true; otherwise ONNX Runtime's CUDA provider runs it." }),
   names: z
     .strictObject({ ensemble: modelName.optional(), onnx: modelName.optional(), preprocess: modelName.optional() })
     .optional()
