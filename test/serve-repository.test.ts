@@ -77,7 +77,7 @@ describe("explicit model control", () => {
       expect((await c.modelConfig("clip_text")).version_policy).toEqual({ latest: { num_versions: 1 } });
       // A broken file: the old version keeps serving.
       await writeFile(file, `${original}\noops {`);
-      await expect(c.load("clip_text")).rejects.toMatchObject({ status: 500, serverError: expect.stringMatching(/^failed to load 'clip_text', failed to poll from model repository: .*config\.pbtxt:\d+:\d+/) });
+      await expect(c.load("clip_text")).rejects.toMatchObject({ status: 500, serverError: "failed to load 'clip_text', failed to poll from model repository" });
       expect(await c.modelReady("clip_text")).toBe(true);
       const out = await c.infer("clip_text", entryInputs(py.branch("clip_text")), ["OUTPUT__0"]);
       expect(out[0]!.shape).toEqual([1, 77, 512]);

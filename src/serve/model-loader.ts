@@ -11,6 +11,7 @@ import { OnnxBackend } from "./onnx-backend.ts";
 import { PythonBackend } from "./python-backend.ts";
 import { ServedModel } from "./served-model.ts";
 import { signatureOf } from "./signature.ts";
+import { ModelStats } from "./stats.ts";
 import { warmUp } from "./warmup.ts";
 
 export function backendKind(name: string, cfg: ModelConfig): BackendKind {
@@ -63,8 +64,8 @@ export interface LoadedModel {
 }
 
 /**
- * Starts every served version of a polled model and runs its model_warmup (src/serve/warmup.ts), as
- * Triton does before a model is READY; closes what it started when one fails.
+ * Starts every served version of a polled model and runs its model_warmup (src/serve/warmup.ts, counted
+ * in the version's statistics), as Triton does before a model is READY; closes what it started when one fails.
  */
 export async function startModel(repo: string, polled: PolledModel, resolveStep: StepResolver, hooks: LoadHooks = {}): Promise<LoadedModel> {
   const { name, config } = polled;
@@ -82,15 +83,16 @@ export async function startModel(repo: string, polled: PolledModel, resolveStep:
             ? await PythonBackend.create(dir, v, name, config, signature)
             : new EnsembleBackend(name, config, resolveStep);
       if (hooks.wrap) backend = await hooks.wrap(backend, { model: name, version: v, dir, config });
+      const stats = new ModelStats();
       if (kind !== "ensemble") {
         try {
-          await warmUp(backend, dir, name, config);
+          await warmUp(backend, dir, name, config, stats);
         } catch (e) {
           await backend.close();
           throw e;
         }
       }
-      versions.set(v, new ServedModel(name, v, config, signature, backend));
+      versions.set(v, new ServedModel(name, v, config, signature, backend, stats));
     }
   } catch (e) {
     await Promise.all([...versions.values()].map((m) => m.retire()));

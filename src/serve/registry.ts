@@ -1,7 +1,10 @@
 // The models serve-local knows and their states, kept as Triton 24.08's model repository manager and
 // model lifecycle keep them (core src/model_repository_manager/*.cc, r24.08):
-// - a model is in the lifecycle once a load was attempted; the index lists every model directory,
-//   never-loaded ones by name only, the others per version with state and (unless READY) reason;
+// - a model is in the lifecycle once a load was attempted on a config that could be read; one whose
+//   directory or config.pbtxt cannot be read fails the poll and never enters it (its previous state,
+//   if it had one, stays as it was: model_repository_manager.cc Poll, "failed to poll"); the index
+//   lists every model directory, never-loaded ones by name only, the others per version with state
+//   and (unless READY) reason;
 // - loading an ensemble polls and loads its step models first; an ensemble is READY only while every
 //   step model is READY and the ensemble check passes; when a missing step model is loaded again, the
 //   ensembles waiting for it load too;
@@ -27,8 +30,6 @@ interface Entry {
   inGraph: boolean;
   /** Asked for by name (at start-up or through the load API), not only as a step model. */
   explicit: boolean;
-  /** The poll failed (no readable config.pbtxt): the model never reached a backend. */
-  pollFailed: boolean;
   polled?: PolledModel;
   kind?: BackendKind;
   /** The versions the last load tried (index rows), ascending. */
@@ -76,18 +77,16 @@ export class ModelRegistry {
   }
 
   /**
-   * POST /v2/repository/models/{m}/load. An unknown model is a 500 as in Triton ("failed to poll from
-   * model repository"); a model that fails to load a 400 naming the version and the reason.
+   * POST /v2/repository/models/{m}/load. A model that is not in the repository, or whose config cannot
+   * be read, is a 500 in Triton's words and nothing more (core model_repository_manager.cc
+   * LoadUnloadModel, r24.08: the reason goes to its log only); a model that fails to load a 400 naming
+   * the version and the reason.
    */
   load(name: string): Promise<void> {
     return this.serial(async () => {
-      if (!(await modelDirectories(this.repo)).includes(name)) {
-        throw new ProtocolError(`failed to load '${name}', failed to poll from model repository (no model directory '${name}' in ${this.repo})`, 500);
-      }
-      const outcomes = await this.loadNames([name]);
-      const o = outcomes.get(name)!;
+      const o = (await this.loadNames([name])).get(name)!;
       if (o.ok) return;
-      if (o.pollFailed) throw new ProtocolError(`failed to load '${name}', failed to poll from model repository: ${o.message}`, 500);
+      if (o.pollFailed) throw new ProtocolError(`failed to load '${name}', failed to poll from model repository`, 500);
       throw new ProtocolError(`load failed for model '${name}': ${o.message}`, 400);
     });
   }
@@ -170,8 +169,6 @@ export class ModelRegistry {
       const e = this.entries.get(name);
       if (!e) return [{ name }];
       const reason = e.state === "READY" || !e.reason ? {} : { reason: e.reason };
-      // A poll failure never reached a version: serve-local still shows it with its reason
-      // (Triton lists it by name only and writes the reason to its log).
       if (e.versionNames.length === 0) return [{ name, state: e.state, ...reason }];
       return e.versionNames.map((version) => ({ name, version, state: e.state, ...reason }));
     });
@@ -180,7 +177,8 @@ export class ModelRegistry {
 
   /**
    * GET /v2/health/ready with --strict-readiness=true (core server.cc InferenceServer::IsReady,
-   * r24.08): every model in the lifecycle is READY or was unloaded.
+   * r24.08): every model in the lifecycle is READY or was unloaded (a model whose poll failed is not
+   * in it).
    */
   allReady(): boolean {
     return [...this.entries.values()].every((e) => e.state === "READY" || e.reason === "unloaded");
@@ -213,7 +211,7 @@ export class ModelRegistry {
 
   private entry(name: string): Entry {
     let e = this.entries.get(name);
-    if (!e) this.entries.set(name, (e = { name, state: "UNAVAILABLE", reason: "", inGraph: false, explicit: false, pollFailed: false, versionNames: [], versions: new Map() }));
+    if (!e) this.entries.set(name, (e = { name, state: "UNAVAILABLE", reason: "", inGraph: false, explicit: false, versionNames: [], versions: new Map() }));
     return e;
   }
 
@@ -233,24 +231,24 @@ export class ModelRegistry {
       if (seen.has(name)) continue;
       seen.add(name);
       if (!dirs.has(name)) {
-        // Not in the repository: Triton's poll fails and the model never enters the lifecycle.
         outcomes.set(name, { ok: false, message: `no model directory '${name}' in ${this.repo}`, pollFailed: true });
+        continue;
+      }
+      let p: PolledModel;
+      try {
+        p = await pollModel(this.repo, name);
+      } catch (err) {
+        // Triton's poll fails: a model new to the lifecycle stays out of it (an index row of its name
+        // only, no effect on readiness); one it knows keeps the state it had, a loaded one serving.
+        if (!(err instanceof PollError)) throw err;
+        outcomes.set(name, { ok: false, message: err.status, pollFailed: true });
         continue;
       }
       const e = this.entry(name);
       e.inGraph = true;
       if (names.includes(name)) e.explicit = true;
-      try {
-        const p = await pollModel(this.repo, name);
-        polled.set(name, p);
-        pending.push(...p.steps);
-      } catch (err) {
-        if (!(err instanceof PollError)) throw err;
-        outcomes.set(name, { ok: false, message: err.reason, pollFailed: true });
-        if (e.state === "READY") continue; // Triton keeps the loaded model when its directory cannot be polled
-        await this.retire(e, err.status);
-        e.pollFailed = true;
-      }
+      polled.set(name, p);
+      pending.push(...p.steps);
     }
     const plain = [...polled.values()].filter((p) => p.kind !== "ensemble");
     await forEachLimited(plain, this.options.loadThreads ?? DEFAULT_LOAD_THREADS, async (p) => {
@@ -270,7 +268,7 @@ export class ModelRegistry {
     try {
       const loaded = await startModel(this.repo, p, (m, v) => this.resolve(m, v === -1 ? undefined : String(v)), this.options);
       const old = [...e.versions.values()];
-      Object.assign(e, { state: "READY", reason: "", pollFailed: false, polled: p, kind: loaded.kind, versions: loaded.versions, versionNames: [...loaded.versions.keys()] });
+      Object.assign(e, { state: "READY", reason: "", polled: p, kind: loaded.kind, versions: loaded.versions, versionNames: [...loaded.versions.keys()] });
       await Promise.all(old.map((m) => m.retire()));
       return { ok: true };
     } catch (err) {
@@ -284,7 +282,7 @@ export class ModelRegistry {
     const versions = await servedVersions(this.repo, p.name, p.config).catch(() => [] as string[]);
     const message = versions.length ? versions.map((v) => `version ${v} is at UNAVAILABLE state: ${status};`).join(" ") : status;
     if (wasReady) return { ok: false, message: `${message} (the loaded version keeps serving)` };
-    Object.assign(e, { state: "UNAVAILABLE", reason: status, pollFailed: false, polled: p, versionNames: versions });
+    Object.assign(e, { state: "UNAVAILABLE", reason: status, polled: p, versionNames: versions });
     return { ok: false, message };
   }
 
@@ -324,7 +322,7 @@ export class ModelRegistry {
     for (const s of steps) {
       const m = s.model_name ?? "";
       const step = this.entries.get(m);
-      if (!step || !step.inGraph || step.pollFailed) return `Invalid argument: ensemble ${name} contains models that are not available or ambiguous: ${m}`;
+      if (!step || !step.inGraph) return `Invalid argument: ensemble ${name} contains models that are not available or ambiguous: ${m}`;
       if (step.state !== "READY") return `Invalid argument: ensemble '${name}' depends on '${m}' which has no loaded version.${step.reason && step.reason !== "unloaded" ? ` Model '${m}' loading failed with error: ${step.reason}` : ""}`;
       configs.set(m, step.polled!.config);
     }
