@@ -119,7 +119,9 @@ describe("the plan's repository on the simulated gpu-local card", () => {
     const measured = await loadPlan({ profile: "gpu-local", measuredFile: run.measuredFile! });
     const figures = (p: typeof plan) => p.selected.map((e) => `${e.branch}: ${e.memory.residentMiB} + ${e.memory.peakMiB}`);
     expect(figures(measured.plan)).toEqual(figures(plan));
-    expect(measured.plan.selected.every((e) => e.memory.source.startsWith("measured"))).toBe(true);
+    // the card's figures are its accounting, never shown as measured (gpu_uuid GPU-simulated-gpu-local)
+    expect(mem.simulatedProfile).toBe("gpu-local");
+    expect(measured.plan.selected.every((e) => e.memory.source.startsWith("simulated (serve-local --gpu gpu-local): "))).toBe(true);
     expect(measured.plan.excluded.map((e) => e.branch)).toEqual(plan.excluded.map((e) => e.branch));
     expect(measured.plan.totals).toEqual(plan.totals);
     // the server ends as it began
