@@ -43,6 +43,12 @@ beforeAll(async () => {
   // a model that cannot load
   await mkdir(join(r.repo, "broken/1"), { recursive: true });
   await writeFile(join(r.repo, "broken/config.pbtxt"), 'name: "broken"\nbackend: "tensorflow"\n');
+  // an ensemble whose step model is not in the repository
+  await mkdir(join(r.repo, "orphan/1"), { recursive: true });
+  await writeFile(join(r.repo, "orphan/config.pbtxt"), (await readFile(join(r.repo, "clip_text/config.pbtxt"), "utf8")).replace('name: "clip_text"', 'name: "orphan"').replaceAll('model_name: "clip_text_onnx"', 'model_name: "gone_onnx"'));
+  // an ensemble over the model that cannot load
+  await mkdir(join(r.repo, "over_broken/1"), { recursive: true });
+  await writeFile(join(r.repo, "over_broken/config.pbtxt"), (await readFile(join(r.repo, "clip_text/config.pbtxt"), "utf8")).replace('name: "clip_text"', 'name: "over_broken"').replaceAll('model_name: "clip_text_onnx"', 'model_name: "broken"'));
   // a model whose config cannot be read (the repository poll fails)
   await mkdir(join(r.repo, "unreadable/1"), { recursive: true });
   await writeFile(join(r.repo, "unreadable/config.pbtxt"), 'name: "unreadable"\nplatform: "onnxruntime_onnx"\ninput [ { name: "x" \n');
@@ -407,6 +413,32 @@ describe("item 10: a model whose config cannot be read", () => {
     expect(await http(s.url, "POST", "/v2/repository/models/unreadable/load", "{}")).toMatchObject({ status: 500, json: { error: "failed to load 'unreadable', failed to poll from model repository" } });
     expect((await http(s.url, "GET", "/v2/health/ready")).status).toBe(200);
     expect(await http(s.url, "GET", "/v2/models/unreadable")).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'unreadable' is not found" } });
+  });
+
+  it("an ensemble whose step model cannot be polled: its load is the same 500, and it never enters the lifecycle either", async () => {
+    // LoadUnloadModel's `polled` is false when any model of the poll chain (the ensemble's steps
+    // included) failed its poll; the ensemble's node is invalid (DependencyGraph: "contains models
+    // that are not available or ambiguous"), and LoadModelByDependency only unloads an invalid node,
+    // which for a model the lifecycle never held does nothing (model_lifecycle.cc AsyncUnload)
+    const s = await serve();
+    expect(await http(s.url, "POST", "/v2/repository/models/orphan/load", "{}")).toMatchObject({ status: 500, json: { error: "failed to load 'orphan', failed to poll from model repository" } });
+    const index = (await http(s.url, "POST", "/v2/repository/index", "{}")).json as unknown as Record<string, string>[];
+    expect(index.filter((x) => x.name === "orphan")).toEqual([{ name: "orphan" }]);
+    expect((await http(s.url, "GET", "/v2/health/ready")).status).toBe(200);
+    expect(await http(s.url, "GET", "/v2/models/orphan")).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'orphan' is not found" } });
+  });
+
+  it("an ensemble that fails its check is never in the lifecycle: a name-only row; its load is a 400 with Triton's status message", async () => {
+    // core model_repository_manager.cc CheckNode (r24.08): "ensemble 'x' depends on 'y' which has no
+    // loaded version. Model 'y' loading failed with error: …" makes the node invalid; LoadUnloadModels
+    // answers "load failed for model 'x': <message>"
+    const s = await serve();
+    const load = await http(s.url, "POST", "/v2/repository/models/over_broken/load", "{}");
+    expect(load.status).toBe(400);
+    expect(load.json!.error).toMatch(/^load failed for model 'over_broken': ensemble 'over_broken' depends on 'broken' which has no loaded version. Model 'broken' loading failed with error: /);
+    const index = (await http(s.url, "POST", "/v2/repository/index", "{}")).json as unknown as Record<string, string>[];
+    expect(index.filter((x) => x.name === "over_broken")).toEqual([{ name: "over_broken" }]);
+    expect(index.filter((x) => x.name === "broken")).toEqual([{ name: "broken", version: "1", state: "UNAVAILABLE", reason: expect.stringMatching(/^Invalid argument: /) }]);
   });
 });
 
