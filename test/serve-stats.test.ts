@@ -140,8 +140,10 @@ describe("warm-up", () => {
   });
 
   it("a sample that does not fit the config fails the load with the check's words; ONNX Runtime refuses more rows than max_batch_size", async () => {
-    const wrong = warmUp(timed(1), dir, "m", config("m", { model_warmup: [sample({ batch_size: 1, dims: [1, 5] })] }), new ModelStats());
+    const backend = timed(1);
+    const wrong = warmUp(backend, dir, "m", config("m", { model_warmup: [sample({ batch_size: 1 }), sample({ batch_size: 1, dims: [1, 5] })] }), new ModelStats());
     await expect(wrong).rejects.toThrow(/^unexpected shape for input 'x' for model 'm'. Expected \[1,4\], got \[1,5\]$/);
+    expect(backend.runs).toEqual([]); // every sample is checked before any runs
     const rows = warmUp(timed(1), dir, "m", config("m", { model_warmup: [sample({ batch_size: 2 })] }), new ModelStats());
     await expect(rows).rejects.toThrow("failed to run warmup sample 'w': batch size 2 for 'm', max allowed is 0; batch size 2 for 'm', max allowed is 0; ");
     const failing = warmUp(timed(1, { fail: "onnx runtime error 6: boom" }), dir, "m", config("m", { model_warmup: [sample({ batch_size: 1 })] }), new ModelStats());

@@ -1,7 +1,8 @@
 // POST /v2/models/{m}[/versions/{v}]/infer, the hot path: the request's arrival is stamped (its queue
 // time starts there, src/serve/served-model.ts), the model is looked up (an unknown or unready model
-// is answered before its body is read, as Triton's CheckTransactionPolicy does), then the body is read into one buffer, decoded with binary tensors viewed in place, checked against
-// the model's config, run, and answered with the outputs' own bytes written after the JSON header (no
+// is answered before its body is read, as Triton's CheckTransactionPolicy does), then the body is
+// read into one buffer, decoded with binary tensors viewed in place, checked against the model's
+// config, run, and answered with the outputs' own bytes written after the JSON header (no
 // copy into a response buffer, no JSON encoding of binary tensors). Outputs: the ones named, else
 // all; binary or JSON by Triton's rule (binaryOutput in src/kserve/codec.ts).
 import type { IncomingMessage, ServerResponse } from "node:http";

@@ -18,10 +18,10 @@
 import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import type { ModelConfig, ModelWarmup } from "../config/index.ts";
 import { dtypeInfo, elementCount, fromTritonType } from "../dtype.ts";
 import type { Tensor } from "../kserve/index.ts";
-import { performance } from "node:perf_hooks";
 import type { Backend } from "./backend.ts";
 import { LoadError } from "./model-dir.ts";
 import { checkInputs, signatureOf } from "./signature.ts";
@@ -63,6 +63,8 @@ export async function warmUp(backend: Backend, dir: string, model: string, cfg: 
   const outputs = (cfg.output ?? []).map((o) => o.name ?? "");
   const sig = signatureOf(model, cfg);
   const maxBatch = cfg.max_batch_size ?? 0;
+  // every sample is generated and checked before any runs (CreateInstance: GenerateWarmupData, then WarmUp)
+  const samples: { w: ModelWarmup; inputs: Tensor[] }[] = [];
   for (const w of cfg.model_warmup ?? []) {
     if (!w.batch_size) continue; // Triton skips batch-0 samples
     const inputs = await sampleInputs(dir, model, cfg, w);
@@ -72,7 +74,10 @@ export async function warmUp(backend: Backend, dir: string, model: string, cfg: 
     } catch (e) {
       throw new LoadError(e instanceof Error ? e.message : String(e));
     }
-    const requests = w.batch_size;
+    samples.push({ w, inputs });
+  }
+  for (const { w, inputs } of samples) {
+    const requests = w.batch_size!;
     const failed = (why: string) => new LoadError(`failed to run warmup sample '${w.name ?? ""}': ${`${why}; `.repeat(requests)}`);
     if (backend.kind === "onnxruntime" && requests !== 1 && requests > maxBatch) throw failed(`batch size ${requests} for '${model}', max allowed is ${maxBatch}`);
     for (let i = 0; i < Math.max(w.count ?? 0, 1); i++) {
