@@ -145,7 +145,8 @@ describe("the excluded raft_512 on the simulated gpu-local card", () => {
       const row = rows.find((r) => r.name === "raft_512_onnx")!;
       expect(row.state).toBe("UNAVAILABLE");
       expect(row.reason).toMatch(/^Invalid argument: failed to run warmup sample 'zero_data_at_contract_shapes': onnx runtime error 6: .*Failed to allocate memory for requested buffer of size \d+: out of memory \(simulated\): needs 3456 MiB, 2280 MiB free/);
-      expect(rows.find((r) => r.name === "raft_512")!.state).toBe("UNAVAILABLE");
+      // the ensemble over it is invalid in Triton's dependency graph: never in the lifecycle, a name-only row
+      expect(rows.find((r) => r.name === "raft_512")).toEqual({ name: "raft_512" });
       // the failed load gave its session back, and the plan's models serve on
       expect(server.gpu!.card.usedMiB()).toBe(IDLE_MiB);
       expect(rows.filter((r) => onnx.includes(r.name)).every((r) => r.state === "READY")).toBe(true);
