@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { command, runCli, numberFlag } from "../src/cli.ts";
+import { command, HEADER_FLAG, headerFlag, numberFlag, runCli, serverHeaders } from "../src/cli.ts";
 import { writeJsonAtomic } from "../src/bench/run-store.ts";
 import { median } from "../src/bench/stats.ts";
 import { httpE2eServer } from "../src/bench/target.ts";
@@ -24,10 +24,11 @@ import { startServeLocal } from "../src/verify/local-server.ts";
 
 const ROOT = path.join(import.meta.dirname, "..");
 const OUT = path.join(ROOT, "benchmarks", "out");
-const WORK = path.join(OUT, "e2e-bench");
 
 interface Flags {
   url?: string;
+  header: Record<string, string>;
+  out: string;
   width: string;
   height: string;
   fps: string;
@@ -46,6 +47,8 @@ interface Flags {
 
 const program = command("bench:e2e", "Video e2e pipelined vs sequential (offline) and realtime CV against serve-local over fixtures; writes benchmarks/out/e2e-pipeline.json.")
   .option("--url <url>", "use this server instead of starting serve-local")
+  .option(HEADER_FLAG.flags, HEADER_FLAG.description, headerFlag, {} as Record<string, string>)
+  .option("--out <dir>", "where the result, the runs and the work files (test video, fixtures) go", OUT)
   .option("--width <px>", "test video width", "640")
   .option("--height <px>", "test video height", "360")
   .option("--fps <n>", "test video frame rate", "25")
@@ -96,8 +99,11 @@ await runCli(async () => {
   console.log(describeVideoTools(tools));
   const video = { width: numberFlag("--width", f.width, 16), height: numberFlag("--height", f.height, 16), fps: numberFlag("--fps", f.fps, 1), seconds: numberFlag("--seconds", f.seconds, 1) };
   const rounds = numberFlag("--rounds", f.rounds, 1);
-  await mkdir(WORK, { recursive: true });
-  const videoFile = path.join(WORK, `testsrc2-${video.width}x${video.height}-${video.fps}fps-${video.seconds}s.mp4`);
+  const out = path.resolve(f.out);
+  const work = path.join(out, "e2e-bench");
+  const headers = serverHeaders(f.header);
+  await mkdir(work, { recursive: true });
+  const videoFile = path.join(work, `testsrc2-${video.width}x${video.height}-${video.fps}fps-${video.seconds}s.mp4`);
   if (!existsSync(videoFile)) await makeTestVideo({ file: videoFile, ...video }, tools.ffmpeg);
 
   const specs = path.join(ROOT, "model-specs");
@@ -106,8 +112,8 @@ await runCli(async () => {
   let stop = async () => undefined as void;
   let serverCpuSeconds: (() => number | undefined) | undefined;
   if (!url) {
-    const onnxRoot = path.join(WORK, "onnx");
-    const repo = path.join(WORK, `repo-${f.preprocess}`);
+    const onnxRoot = path.join(work, "onnx");
+    const repo = path.join(work, `repo-${f.preprocess}`);
     await ensureFixtures(catalog.branches.map((b) => b.branch), onnxRoot);
     await synthRepo({ specsDir: specs, onnxRoot, outDir: repo, preprocess: f.preprocess });
     const server = await startServeLocal({ repo, cwd: ROOT });
@@ -125,7 +131,7 @@ await runCli(async () => {
       catalog,
       ...(f.components ? { components: f.components.split(",").map((s) => s.trim()) } : {}),
       inFlight: numberFlag("--in-flight", f.inFlight, 1),
-      outDir: OUT,
+      outDir: out,
       prefix: "e2e-bench",
       tools: toolChoice,
       ...(serverCpuSeconds ? { serverCpuSeconds } : {}),
@@ -134,7 +140,7 @@ await runCli(async () => {
     // 1. offline, alternating pipelined and sequential passes so drift on a shared machine hits both
     const passes: PassPlan[] = [];
     for (let i = 0; i < rounds; i++) passes.push({ mode: "offline", pipelined: true }, { mode: "offline", pipelined: false });
-    const offline = await runE2e(httpE2eServer(url), { ...common, sampling, passes });
+    const offline = await runE2e(httpE2eServer(url, headers), { ...common, sampling, passes });
     const of = (pipelined: boolean) => offline.summary.passes.filter((p) => p.pipelined === pipelined);
     const pipelined = figures(of(true));
     const sequential = figures(of(false));
@@ -154,7 +160,7 @@ await runCli(async () => {
         ? `the source rate, ${video.fps} FPS (the pipeline sustains ${sustainable.toFixed(1)} FPS offline)`
         : `${paceFps} FPS, half of the ${sustainable.toFixed(1)} FPS of source video the pipeline sustains offline here (${pipelined.realtimeFactor.toFixed(2)}× real time): the source rate, ${video.fps} FPS, leaves no headroom on this machine`;
     console.log(`realtime pass paced at ${paceNote}`);
-    const live = await runE2e(httpE2eServer(url), { ...common, sampling: { start: 0, numFrames: numberFlag("--realtime-num-frames", f.realtimeNumFrames, 1), stride }, paceFps, passes: [{ mode: "realtime", pipelined: true }] });
+    const live = await runE2e(httpE2eServer(url, headers), { ...common, sampling: { start: 0, numFrames: numberFlag("--realtime-num-frames", f.realtimeNumFrames, 1), stride }, paceFps, passes: [{ mode: "realtime", pipelined: true }] });
     const realtime = { ...figures(live.summary.passes), paceFps, sourceFps: video.fps, pace: paceNote };
 
     const result = {
@@ -182,7 +188,7 @@ await runCli(async () => {
       goals: { pipelinedAtMost065: ratio <= 0.65, realtimeCvUnder005: realtime.instantFpsCv < 0.05 },
       runs: [path.relative(ROOT, offline.store.dir), path.relative(ROOT, live.store.dir)],
     };
-    await writeJsonAtomic(path.join(OUT, "e2e-pipeline.json"), result);
+    await writeJsonAtomic(path.join(out, "e2e-pipeline.json"), result);
     console.log(`\n${formatE2eTable(offline.summary)}\n\n${formatE2eTable(live.summary)}`);
     console.log(`\noffline wall time, median of ${rounds}: pipelined ${pipelined.wallS.toFixed(2)} s, sequential ${sequential.wallS.toFixed(2)} s → ratio ${ratio.toFixed(3)} (goal <= 0.65: ${result.goals.pipelinedAtMost065 ? "met" : "MISSED"})`);
     const cpuLine = (name: string, x: ReturnType<typeof figures>, a: ReturnType<typeof cpuAccount>) =>
@@ -191,7 +197,7 @@ await runCli(async () => {
     console.log(`  → no overlap can bring the pipelined pass under ${account.pipelined.floorS.toFixed(2)} s on ${cores} cores: the ratio cannot go below ${ratioBound.toFixed(3)} here${serverCpuSeconds ? "" : " (server CPU not counted: --url)"}`);
     console.log(`realtime (paced at ${paceFps} FPS): CV of instantaneous FPS ${realtime.instantFpsCv.toFixed(4)} (goal < 0.05: ${result.goals.realtimeCvUnder005 ? "met" : "MISSED"}), p95 ${realtime.p95Ms.toFixed(0)} ms, jitter ${realtime.jitterMs.toFixed(1)} ms`);
     console.log(`load average ${result.loadAverage.join(" → ")} on ${result.cpus} CPUs`);
-    console.log(`wrote ${path.relative(ROOT, path.join(OUT, "e2e-pipeline.json"))}, ${result.runs.join(", ")}`);
+    console.log(`wrote ${path.relative(ROOT, path.join(out, "e2e-pipeline.json"))}, ${result.runs.join(", ")}`);
     return result.goals.pipelinedAtMost065 && result.goals.realtimeCvUnder005 ? 0 : 1;
   } finally {
     await stop();

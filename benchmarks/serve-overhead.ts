@@ -7,14 +7,14 @@
 //     --ensembles, any repository a server already runs (e.g. synth-repo over real exports).
 //  2. One 512×512×3 UINT8 tensor sent as JSON `data` against the binary tensor extension, to a model
 //     whose compute is negligible (the image's mean), so the request's encoding is what is timed.
-// Writes benchmarks/out/serve-overhead.json.
+// Writes benchmarks/out/serve-overhead.json (--out). --header reaches a server whose APIs are restricted.
 import { mkdir } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { summarize, type LatencyStats } from "../src/bench/stats.ts";
 import { writeJsonAtomic } from "../src/bench/run-store.ts";
-import { command, numberFlag, runCli } from "../src/cli.ts";
+import { command, HEADER_FLAG, headerFlag, numberFlag, runCli, serverHeaders } from "../src/cli.ts";
 import { KServeClient, type Tensor } from "../src/client/index.ts";
 import { UserError } from "../src/errors.ts";
 import { encodeInferRequest } from "../src/kserve/index.ts";
@@ -33,7 +33,9 @@ const program = command("bench:serve", "An ensemble vs its bare model through se
   .option("--block <n>", "runs per side before switching sides", (v) => numberFlag("--block", v, 1), 5)
   .option("--url <url>", "measure a server that already runs (serve-local or Triton) instead of the built-in repository")
   .option("--ensembles <list>", "with --url: comma-separated ensembles to compare with their bare models, e.g. places365_resnet50_224,midas_384")
-  .addHelpText("after", `\nGoals: every ensemble <= ${ENSEMBLE_GOAL}x its bare model (p50); binary request <= 0.2x JSON (built-in repository only). Exit 1 when one is missed.\nWrites benchmarks/out/serve-overhead.json.`);
+  .option(HEADER_FLAG.flags, HEADER_FLAG.description, headerFlag, {} as Record<string, string>)
+  .option("--out <dir>", "where serve-overhead.json goes", OUT)
+  .addHelpText("after", `\nGoals: every ensemble <= ${ENSEMBLE_GOAL}x its bare model (p50); binary request <= 0.2x JSON (built-in repository only). Exit 1 when one is missed.\nWrites benchmarks/out/serve-overhead.json (--out DIR).`);
 
 interface Flags {
   size: number;
@@ -43,6 +45,8 @@ interface Flags {
   block: number;
   url?: string;
   ensembles?: string;
+  header: Record<string, string>;
+  out: string;
 }
 
 export interface EnsembleFigures {
@@ -116,7 +120,7 @@ await runCli(async () => {
     server = await startServeLocal(t.repo);
     url = server.url;
   }
-  const client = new KServeClient(url, { maxSockets: 1 });
+  const client = new KServeClient(url, { maxSockets: 1, headers: serverHeaders(f.header) });
   try {
     const pairs: EnsembleAndFloor[] = [];
     for (const e of ensembles) pairs.push(await ensembleAndFloor(client, e));
@@ -156,8 +160,9 @@ await runCli(async () => {
       ratios,
       goals,
     };
-    await mkdir(OUT, { recursive: true });
-    await writeJsonAtomic(path.join(OUT, "serve-overhead.json"), result);
+    const out = path.resolve(f.out);
+    await mkdir(out, { recursive: true });
+    await writeJsonAtomic(path.join(out, "serve-overhead.json"), result);
 
     const ms = (v: number) => `${v.toFixed(2)} ms`;
     for (const x of figures) {
@@ -165,7 +170,7 @@ await runCli(async () => {
     }
     console.log(`  empty GET round trip p50 ${ms(liveMs.p50)}  (load average ${result.loadAverage.join(" → ")} on ${result.cpus} CPUs)`);
     if (encoding) console.log(`  512² UINT8 request: JSON p50 ${ms(encoding.json.p50)} (client encode alone ${ms(encoding.jsonEncodeOnlyMs)}), binary p50 ${ms(encoding.binary.p50)} → ${ratios.binaryOverJson!.toFixed(4)}×  goal <= 0.2× ${goals.binaryAtMost02OfJson ? "PASS" : "MISS"}`);
-    console.log(`wrote ${path.join(OUT, "serve-overhead.json")}`);
+    console.log(`wrote ${path.join(out, "serve-overhead.json")}`);
     console.log(JSON.stringify({ ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round(v, 4)])) }));
     return Object.values(goals).every(Boolean) ? 0 : 1;
   } finally {

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { command, HEADER_FLAG, headerFlag, numberFlag, runCli, serverHeaders } from "../src/cli.ts";
 import { UserError } from "../src/errors.ts";
 import { compareSummaries, formatComparison } from "../src/bench/compare.ts";
+import { memoryFigures } from "../src/bench/memory.ts";
 import { formatBenchTable } from "../src/bench/report.ts";
 import { runBench } from "../src/bench/run.ts";
 import { readSummary } from "../src/bench/summary.ts";
@@ -86,7 +87,8 @@ await runCli(async () => {
   });
   process.stdout.write(`\n${formatBenchTable(run.summary)}\n`);
   process.stdout.write(`\nwrote ${run.store.summaryFile}\n      ${run.store.resultsFile}\n      ${run.htmlFile}\n`);
-  if (run.measuredFile) process.stdout.write(`      ${run.measuredFile}  (npm run plan -- --profile NAME --measured ${run.measuredFile})\n`);
+  const simulated = run.summary.memory?.simulatedProfile;
+  if (run.measuredFile) process.stdout.write(`      ${run.measuredFile}  (npm run plan -- --profile NAME --measured ${run.measuredFile})${simulated !== undefined ? `: ${memoryFigures({ simulatedProfile: simulated })} figures, not a GPU's` : ""}\n`);
   const failed = run.summary.measurements.filter((m) => m.status !== "ok");
   if (failed.length > 0) process.stderr.write(`error: ${failed.length} measurement(s) failed: ${failed.map((m) => `${m.model} (c=${m.concurrency}): ${m.error}`).join("; ")}\n`);
   return failed.length > 0 ? 1 : 0;

@@ -18,3 +18,27 @@ export async function forEachLimited<T>(items: readonly T[], width: number, task
   await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, worker));
   if (failure) throw failure.error;
 }
+
+/** At most `width` holders at once; the rest wait, first come, first served (e.g. a model's instances). */
+export class Semaphore {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly width: number) {}
+
+  /** Resolves once a place is free; the caller must release() it. */
+  async acquire(): Promise<void> {
+    if (this.held < this.width) {
+      this.held++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the place to the longest waiter, or frees it. */
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held--;
+  }
+}

@@ -7,6 +7,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { benchHtml, formatBenchTable } from "../src/bench/report.ts";
 import { runBench } from "../src/bench/run.ts";
 import { fetchPrometheus } from "../src/client/index.ts";
 import { checkMeasured, loadMeasured } from "../src/plan/measured.ts";
@@ -66,7 +67,29 @@ describe("bench: measured GPU memory", () => {
     expect(() => checkMeasured(measured, catalog)).not.toThrow();
     const { plan } = await loadPlan({ profile: "gpu-local", measuredFile: run.measuredFile! });
     const midas = plan.selected.find((e) => e.branch === "midas_256")!;
-    expect(midas.memory).toMatchObject({ residentMiB: 130, peakMiB: 270, source: expect.stringContaining("measured") });
+    expect(midas.memory).toMatchObject({ residentMiB: 130, peakMiB: 270, source: expect.stringMatching(/^measured: nv_gpu_memory_used_bytes around explicit load\/unload, /) });
+    expect(run.summary.memory!.simulatedProfile).toBeUndefined();
+    expect(formatBenchTable(run.summary)).toContain(`GPU memory, measured, from ${prom.url}`);
+  });
+
+  it("on serve-local's simulated card (gpu_uuid GPU-simulated-<profile>) the figures are called simulated in the summary, the file and the plan", async () => {
+    const g = gpu();
+    const server = fakeBenchServer(g);
+    const prom = await startFakePrometheus(g, undefined, "GPU-simulated-gpu-local");
+    closers.push(prom.close);
+    const out = await mkdtemp(join(tmpdir(), "bench-mem-"));
+    const run = await runBench(server, { catalog, outDir: out, models: ["midas_256_onnx"], repeats: 2, warmup: 0, memory: { metricsUrl: prom.url, scrape: scrapeOf(prom.url), settleMs: 20, runMs: 100 } });
+    expect(run.summary.memory).toMatchObject({ status: "measured", simulatedProfile: "gpu-local" });
+    const table = formatBenchTable(run.summary);
+    expect(table).toContain(`GPU memory, simulated (serve-local --gpu gpu-local), from ${prom.url}`);
+    expect(table).toContain("not a GPU's readings");
+    expect(benchHtml(run.summary)).toContain("GPU memory, simulated (serve-local --gpu gpu-local)");
+    const file = JSON.parse(await readFile(run.measuredFile!, "utf8"));
+    expect(file.midas_256_onnx.source).toMatch(/^simulated \(serve-local --gpu gpu-local\): nv_gpu_memory_used_bytes around explicit load\/unload, /);
+    const { plan } = await loadPlan({ profile: "gpu-local", measuredFile: run.measuredFile! });
+    const source = plan.selected.find((e) => e.branch === "midas_256")!.memory.source;
+    expect(source).toMatch(/^simulated \(serve-local --gpu gpu-local\): /);
+    expect(source).not.toMatch(/measured/);
   });
 
   it("a metrics endpoint without GPU metrics (serve-local, a CPU server) skips the step and says why", async () => {

@@ -43,6 +43,15 @@ beforeAll(async () => {
   // a model that cannot load
   await mkdir(join(r.repo, "broken/1"), { recursive: true });
   await writeFile(join(r.repo, "broken/config.pbtxt"), 'name: "broken"\nbackend: "tensorflow"\n');
+  // an ensemble whose step model is not in the repository
+  await mkdir(join(r.repo, "orphan/1"), { recursive: true });
+  await writeFile(join(r.repo, "orphan/config.pbtxt"), (await readFile(join(r.repo, "clip_text/config.pbtxt"), "utf8")).replace('name: "clip_text"', 'name: "orphan"').replaceAll('model_name: "clip_text_onnx"', 'model_name: "gone_onnx"'));
+  // an ensemble over the model that cannot load
+  await mkdir(join(r.repo, "over_broken/1"), { recursive: true });
+  await writeFile(join(r.repo, "over_broken/config.pbtxt"), (await readFile(join(r.repo, "clip_text/config.pbtxt"), "utf8")).replace('name: "clip_text"', 'name: "over_broken"').replaceAll('model_name: "clip_text_onnx"', 'model_name: "broken"'));
+  // a model whose config cannot be read (the repository poll fails)
+  await mkdir(join(r.repo, "unreadable/1"), { recursive: true });
+  await writeFile(join(r.repo, "unreadable/config.pbtxt"), 'name: "unreadable"\nplatform: "onnxruntime_onnx"\ninput [ { name: "x" \n');
 });
 
 afterAll(async () => {
@@ -157,10 +166,11 @@ describe("item 4: metrics", () => {
       expect(samples.filter((x) => x.name === name).map((x) => Object.keys(x.labels).sort().join(","))).toEqual(["model,version", "model,version"]);
     }
     expect(promValue(samples, "nv_inference_request_success", { model: "clip_text", version: "1" })).toBe(1);
-    expect(promValue(samples, "nv_inference_request_success", { model: "clip_text_onnx", version: "1" })).toBe(1);
+    expect(promValue(samples, "nv_inference_request_success", { model: "clip_text_onnx", version: "1" })).toBe(2); // its warm-up and the step
     expect(promValue(samples, "nv_inference_compute_infer_duration_us", { model: "clip_text_onnx" })).toBeGreaterThan(0);
-    expect(promValue(samples, "nv_inference_request_failure", { model: "clip_text", reason: "OTHER" })).toBe(1);
-    expect(samples.filter((x) => x.name === "nv_inference_request_failure" && x.labels.model === "clip_text").map((x) => x.labels.reason).sort()).toEqual(["BACKEND", "CANCELED", "OTHER", "REJECTED"]);
+    // the second request failed the config check, before Triton queues a request: counted nowhere (item 9)
+    const failures = samples.filter((x) => x.name === "nv_inference_request_failure" && x.labels.model === "clip_text");
+    expect(failures.map((x) => `${x.labels.reason} ${x.value}`).sort()).toEqual(["BACKEND 0", "CANCELED 0", "OTHER 0", "REJECTED 0"]);
   });
 
   it("an unloaded model's series go; other paths answer 200 empty, other methods 405", async () => {
@@ -216,7 +226,7 @@ describe("item 5: ensembles in explicit mode", () => {
     const c = new KServeClient(s.url);
     await c.infer("clip_text", tokens(), ["OUTPUT__0"]);
     await c.load("clip_text_onnx");
-    expect((await c.modelStats("clip_text_onnx")).model_stats[0]!.inference_count).toBe(1);
+    expect((await c.modelStats("clip_text_onnx")).model_stats[0]!.inference_count).toBe(2); // its warm-up and the request
     c.close();
   });
 });
@@ -250,6 +260,21 @@ describe("item 7: status codes and their order", () => {
     expect(await http(s.url, "GET", "/v2/models/clip_text/versions/9")).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'clip_text' version 9 is not found" } });
   });
 
+  it("a version that is there but not READY is a 503 'is not at ready state'; its ready endpoint a 400", async () => {
+    // core src/model_repository_manager/model_lifecycle.cc GetModel (r24.08): a version in the
+    // lifecycle that is not READY is UNAVAILABLE, "'m' version v is not at ready state", and
+    // model_repository_manager.cc prefixes "Request for unknown model: "; server src/http_server.cc
+    // HttpCodeFromError (v2.49.0) answers UNAVAILABLE with 503
+    const s = await serve({ loadModels: ["clip_text", "broken"], exitOnError: false });
+    const notReady = (m: string) => ({ status: 503, json: { error: `Request for unknown model: '${m}' version 1 is not at ready state` } });
+    expect(await http(s.url, "GET", "/v2/models/broken/versions/1")).toMatchObject(notReady("broken"));
+    expect(await http(s.url, "POST", "/v2/models/broken/versions/1/infer", inferBody(undefined))).toMatchObject(notReady("broken"));
+    await http(s.url, "POST", "/v2/repository/models/clip_text_onnx/unload", "{}");
+    expect(await http(s.url, "GET", "/v2/models/clip_text_onnx/versions/1")).toMatchObject(notReady("clip_text_onnx"));
+    expect(await http(s.url, "GET", "/v2/models/clip_text_onnx/versions/1/config")).toMatchObject(notReady("clip_text_onnx"));
+    expect(await http(s.url, "GET", "/v2/models/clip_text_onnx/versions/1/ready")).toMatchObject({ status: 400, json: { error: "Model version not ready" } });
+  });
+
   it("an ONNX output dim left symbolic after optimizing fails the load against the config's fixed dim (outputs compare exactly, inputs let -1 through)", async () => {
     // onnxruntime_backend r24.08 src/onnxruntime.cc ValidateOutputs → src/onnxruntime_utils.cc
     // CompareDimsSupported(..., compare_exact = true); ValidateInputs passes compare_exact = false
@@ -270,9 +295,8 @@ describe("item 7: status codes and their order", () => {
     // model_lifecycle.cc OnLoadComplete (r24.08)
     const s = await serve();
     expect((await http(s.url, "POST", "/v2/repository/models/nope/unload", "{}")).status).toBe(200);
-    const load = await http(s.url, "POST", "/v2/repository/models/nope/load", "{}");
-    expect(load.status).toBe(500);
-    expect(load.json!.error).toMatch(/^failed to load 'nope', failed to poll from model repository/);
+    // the text stops there: the reason goes to Triton's log only
+    expect(await http(s.url, "POST", "/v2/repository/models/nope/load", "{}")).toMatchObject({ status: 500, json: { error: "failed to load 'nope', failed to poll from model repository" } });
     const failed = await http(s.url, "POST", "/v2/repository/models/broken/load", "{}");
     expect(failed.status).toBe(400);
     expect(failed.json!.error).toMatch(/^load failed for model 'broken': version 1 is at UNAVAILABLE state: Invalid argument: /);
@@ -317,9 +341,104 @@ describe("item 8: metadata and statistics", () => {
     await http(s.url, "POST", "/v2/repository/models/clip_text/unload", "{}");
     const all = (await http(s.url, "GET", "/v2/models/stats")).json!.model_stats as Record<string, unknown>[];
     expect(all.map((m) => m.name)).toEqual(["clip_text_onnx"]);
-    expect(all[0]).toMatchObject({ response_stats: {}, memory_usage: [], batch_stats: [] });
+    // its batch_stats hold its warm-up's one execution of batch size 1 (max_batch_size 0 counts as 1)
+    expect(all[0]).toMatchObject({ response_stats: {}, memory_usage: [], batch_stats: [{ batch_size: 1, compute_input: { count: 1 }, compute_infer: { count: 1 }, compute_output: { count: 1 } }] });
     expect(await http(s.url, "GET", "/v2/models/broken/stats")).toMatchObject({ status: 400, json: { error: "requested model 'broken' is not available" } });
     expect(await http(s.url, "GET", "/v2/models/clip_text_onnx/versions/3/stats")).toMatchObject({ status: 400, json: { error: "requested model version is not available for model 'clip_text_onnx'" } });
+  });
+});
+
+describe("item 9: statistics count what Triton counts", () => {
+  it("warm-up runs count; a request that fails the config check counts nowhere", async () => {
+    // core src/backend_model_instance.cc WarmUp and src/infer_request.cc (r24.08): warm-up requests
+    // keep collect_stats_ and the backend reports them as any other; core src/tritonserver.cc
+    // TRITONSERVER_ServerInferAsync: PrepareForInference (Normalize: names, dtypes, shapes) fails a
+    // request before InferAsync stamps and queues it, so no failure is reported
+    const s = await serve();
+    const stats = async (m: string) => (await http(s.url, "GET", `/v2/models/${m}/stats`)).json!.model_stats as Record<string, unknown>[];
+    const loaded = (await stats("clip_text_onnx"))[0]!;
+    expect(loaded).toMatchObject({ inference_count: 1, execution_count: 1, inference_stats: { success: { count: 1 }, fail: { count: 0 }, queue: { count: 1 }, compute_infer: { count: 1 } } });
+    expect(loaded.last_inference).toBeGreaterThan(0);
+    expect((await stats("clip_text"))[0]).toMatchObject({ inference_count: 0, execution_count: 0 }); // an ensemble has no warm-up
+    const badShape = (m: string) => JSON.stringify({ inputs: [{ name: "INPUT__0", datatype: "INT64", shape: [1, 76], data: new Array(76).fill(1) }] });
+    const badOutput = JSON.stringify({ inputs: [{ name: "INPUT__0", datatype: "INT64", shape: [1, 77], data: new Array(77).fill(1) }], outputs: [{ name: "nope" }] });
+    for (const m of ["clip_text", "clip_text_onnx"]) {
+      expect((await http(s.url, "POST", `/v2/models/${m}/infer`, badShape(m))).status).toBe(400);
+      expect((await http(s.url, "POST", `/v2/models/${m}/infer`, badOutput)).status).toBe(400);
+    }
+    expect((await stats("clip_text_onnx"))[0]).toMatchObject({ inference_count: 1, inference_stats: { fail: { count: 0 } } });
+    expect((await stats("clip_text"))[0]).toMatchObject({ inference_count: 0, inference_stats: { fail: { count: 0 } } });
+    const samples = parsePrometheus((await http(s.metricsUrl!.replace(/\/metrics$/, ""), "GET", "/metrics")).text);
+    expect(samples.filter((x) => x.name === "nv_inference_request_failure").every((x) => x.value === 0)).toBe(true);
+    expect(promValue(samples, "nv_inference_request_success", { model: "clip_text_onnx" })).toBe(1);
+  });
+
+  it("queue time runs from arrival to the run; an ensemble's compute is its steps' compute", async () => {
+    // core src/infer_stats.cc UpdateSuccessWithDuration (queue = compute start − queue start) and
+    // src/ensemble_scheduler/ensemble_scheduler.cc RequestTracker (r24.08): the ensemble reports the
+    // compute its steps reported into its context aggregator
+    const s = await serve();
+    type S = { inference_stats: Record<string, { count: number; ns: number }> };
+    const stats = async (m: string) => ((await http(s.url, "GET", `/v2/models/${m}/stats`)).json!.model_stats as S[])[0]!.inference_stats;
+    const warmUp = await stats("clip_text_onnx");
+    const c = new KServeClient(s.url);
+    await Promise.all([1, 2, 3].map(() => c.infer("clip_text", tokens(), ["OUTPUT__0"])));
+    c.close();
+    const [ens, step] = [await stats("clip_text"), await stats("clip_text_onnx")];
+    expect(ens.success!.count).toBe(3);
+    expect(ens.queue!.ns).toBeGreaterThan(0); // at least reading the body
+    // a model's request is its queue and its run; an ensemble's also holds its steps' queues
+    expect(Math.abs(step.success!.ns - (step.queue!.ns + step.compute_infer!.ns))).toBeLessThanOrEqual(step.success!.count);
+    expect(ens.success!.ns).toBeGreaterThanOrEqual(ens.queue!.ns + ens.compute_infer!.ns);
+    // the ensemble's compute is what its one step's three requests computed, not its own wall time
+    expect(Math.abs(ens.compute_infer!.ns - (step.compute_infer!.ns - warmUp.compute_infer!.ns))).toBeLessThanOrEqual(2);
+    expect(ens.compute_infer!.ns).toBeGreaterThan(0);
+  });
+});
+
+describe("item 10: a model whose config cannot be read", () => {
+  // core src/model_repository_manager/model_repository_manager.cc Poll (r24.08): a model whose config
+  // cannot be read fails the poll ("Poll failed for model directory", logged) and is not added to the
+  // model infos, so it never enters the lifecycle: the index lists it by name only, server.cc IsReady
+  // (which walks the lifecycle's ModelStates) does not see it, and LoadUnloadModel answers
+  // "failed to load 'x', failed to poll from model repository" (500); at start-up "failed to load all models"
+  it("is never in the lifecycle: a name-only index row, the server ready, its load a 500 in Triton's words", async () => {
+    const e = await startServer({ repo: r.repo, port: 0, metricsPort: null, loadModels: ["clip_text", "unreadable"] }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(StartupError);
+    expect((e as StartupError).failures).toEqual([{ name: "unreadable", reason: expect.stringMatching(/invalid config: .*unreadable\/config\.pbtxt/) }]);
+    const s = await serve({ loadModels: ["clip_text", "unreadable"], exitOnError: false });
+    const index = (await http(s.url, "POST", "/v2/repository/index", "{}")).json as unknown as Record<string, string>[];
+    expect(index.filter((x) => x.name === "unreadable")).toEqual([{ name: "unreadable" }]);
+    expect(await http(s.url, "GET", "/v2/health/ready")).toMatchObject({ status: 200, text: "" });
+    expect(await http(s.url, "POST", "/v2/repository/models/unreadable/load", "{}")).toMatchObject({ status: 500, json: { error: "failed to load 'unreadable', failed to poll from model repository" } });
+    expect((await http(s.url, "GET", "/v2/health/ready")).status).toBe(200);
+    expect(await http(s.url, "GET", "/v2/models/unreadable")).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'unreadable' is not found" } });
+  });
+
+  it("an ensemble whose step model cannot be polled: its load is the same 500, and it never enters the lifecycle either", async () => {
+    // LoadUnloadModel's `polled` is false when any model of the poll chain (the ensemble's steps
+    // included) failed its poll; the ensemble's node is invalid (DependencyGraph: "contains models
+    // that are not available or ambiguous"), and LoadModelByDependency only unloads an invalid node,
+    // which for a model the lifecycle never held does nothing (model_lifecycle.cc AsyncUnload)
+    const s = await serve();
+    expect(await http(s.url, "POST", "/v2/repository/models/orphan/load", "{}")).toMatchObject({ status: 500, json: { error: "failed to load 'orphan', failed to poll from model repository" } });
+    const index = (await http(s.url, "POST", "/v2/repository/index", "{}")).json as unknown as Record<string, string>[];
+    expect(index.filter((x) => x.name === "orphan")).toEqual([{ name: "orphan" }]);
+    expect((await http(s.url, "GET", "/v2/health/ready")).status).toBe(200);
+    expect(await http(s.url, "GET", "/v2/models/orphan")).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'orphan' is not found" } });
+  });
+
+  it("an ensemble that fails its check is never in the lifecycle: a name-only row; its load is a 400 with Triton's status message", async () => {
+    // core model_repository_manager.cc CheckNode (r24.08): "ensemble 'x' depends on 'y' which has no
+    // loaded version. Model 'y' loading failed with error: …" makes the node invalid; LoadUnloadModels
+    // answers "load failed for model 'x': <message>"
+    const s = await serve();
+    const load = await http(s.url, "POST", "/v2/repository/models/over_broken/load", "{}");
+    expect(load.status).toBe(400);
+    expect(load.json!.error).toMatch(/^load failed for model 'over_broken': ensemble 'over_broken' depends on 'broken' which has no loaded version. Model 'broken' loading failed with error: /);
+    const index = (await http(s.url, "POST", "/v2/repository/index", "{}")).json as unknown as Record<string, string>[];
+    expect(index.filter((x) => x.name === "over_broken")).toEqual([{ name: "over_broken" }]);
+    expect(index.filter((x) => x.name === "broken")).toEqual([{ name: "broken", version: "1", state: "UNAVAILABLE", reason: expect.stringMatching(/^Invalid argument: /) }]);
   });
 });
 

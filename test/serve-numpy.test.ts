@@ -61,10 +61,11 @@ describe("serve-local without numpy", () => {
     const onnx = await fetch(`${server!.url}/v2/models/midas_256_onnx/ready`);
     expect(onnx.status).toBe(200);
     const step = await fetch(`${server!.url}/v2/models/midas_256/infer`, { method: "POST", body: JSON.stringify({ inputs: [{ name: "INPUT__0", datatype: "UINT8", shape: [1, 256, 256, 3], data: new Array(256 * 256 * 3).fill(0) }] }) });
-    // as Triton 24.08 answers a model that did not load (server src/http_server.cc: NOT_FOUND → 404);
-    // the reason is on its repository index row
+    // as Triton 24.08 answers an ensemble over a step that did not load (server src/http_server.cc:
+    // NOT_FOUND → 404): its node is invalid, so the lifecycle never held it (core
+    // model_repository_manager.cc CheckNode); the step's reason is on the step's index row
     expect(step.status).toBe(404);
-    expect(((await step.json()) as { error: string }).error).toBe("Request for unknown model: 'midas_256' has no available versions");
+    expect(((await step.json()) as { error: string }).error).toBe("Request for unknown model: 'midas_256' is not found");
     const index = (await (await fetch(`${server!.url}/v2/repository/index`, { method: "POST", body: "{}" })).json()) as { name: string; state?: string; reason?: string }[];
     expect(index.find((r) => r.name === "preprocess_midas_256")).toMatchObject({ state: "UNAVAILABLE", reason: expect.stringMatching(/cannot import numpy/) });
   });

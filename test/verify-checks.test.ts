@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPlan } from "../src/plan/load.ts";
 import { findBranch } from "../src/spec/catalog.ts";
-import { compareRepository, expectationFromPlan, type IndexEntry } from "../src/verify/repository.ts";
+import { compareRepository, expectationFromPlan, NAME_ONLY, type IndexEntry } from "../src/verify/repository.ts";
 import { compareMetadata, specModels, type ModelMetadata } from "../src/verify/metadata.ts";
 import { normalizeReference } from "../src/verify/expected.ts";
 import { Deadline, waitWithBackoff } from "../src/verify/deadline.ts";
@@ -31,11 +31,14 @@ describe("repository index vs the gpu-local checklist and plan", () => {
   });
 
   it("fails naming a required model that is absent or UNAVAILABLE, with the server's reason", () => {
-    const index = ready(plan.loadModels.filter((m) => m !== "clip_text_onnx" && m !== "midas_384"));
+    const index = ready(plan.loadModels.filter((m) => m !== "clip_text_onnx" && m !== "midas_384" && m !== "midas_256"));
     index.push({ name: "midas_384", version: "1", state: "UNAVAILABLE", reason: "failed to load 'midas_384_onnx'" });
+    index.push({ name: "midas_256" }); // an ensemble Triton found invalid: never in its lifecycle, a name-only row
     const cmp = compareRepository(index, exp);
     expect(cmp.failures).toContain("required model clip_text_onnx (branch clip_text) is absent from the repository index");
     expect(cmp.failures).toContain("required model midas_384 (branch midas_384) is UNAVAILABLE: failed to load 'midas_384_onnx'");
+    expect(cmp.failures).toContain(`required model midas_256 (branch midas_256) is UNAVAILABLE: ${NAME_ONLY}`);
+    expect(NAME_ONLY).toMatch(/^not loaded: the index lists its name only .*the server's log says which\)$/);
   });
 
   it("reports optional models that are missing without failing", () => {

@@ -3,10 +3,11 @@
 // from the repository; it fails within its timeout naming the step when the server dies mid-run; and
 // it fails naming the field when a model's metadata disagrees with the spec.
 import { spawnSync } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseResolution } from "../src/pipeline/frame.ts";
+import { startServer } from "../src/serve/index.ts";
 import { loadPlan } from "../src/plan/load.ts";
 import { HttpKServeServer } from "../src/verify/http.ts";
 import { failedChecks, STEP_NAMES, type VerifyReport } from "../src/verify/report.ts";
@@ -89,6 +90,26 @@ describe("verify-ready against a serve-local that goes wrong", () => {
     expect(report.steps[3]!.details[0]).toContain("a model that failed to load at start-up: Triton exits (--exit-on-error=true) and the pod crash-loops; `kubectl --namespace triton logs deployment/triton --previous`");
     expect(report.steps[4]!.checks[0]!.message).toMatch(/^not run: .* cannot be reached in step smoke/);
     await server.stop();
+  });
+
+  it("against a server that is not ready with its index restricted, gives up at once naming the header, not after --timeout", async () => {
+    // a model that cannot load keeps the server not ready (strict readiness); without the header the
+    // index answers 403 (server src/http_server.cc, v2.49.0), and asking again cannot change that
+    await mkdir(join(ws.repo, "broken_tf/1"), { recursive: true });
+    await writeFile(join(ws.repo, "broken_tf/config.pbtxt"), 'name: "broken_tf"\nbackend: "tensorflow"\n');
+    const server = await startServer({ repo: ws.repo, port: 0, metricsPort: null, loadModels: ["midas_256", "broken_tf"], exitOnError: false, restrictedApis: [{ categories: ["model-repository"], header: "triton-repository-key", value: "k" }] });
+    try {
+      const t = performance.now();
+      const report = await verifyReady({ server: new HttpKServeServer(server.url), onnxRoot: ws.onnxRoot, resolutions: few, timeoutS: 120 });
+      expect(performance.now() - t).toBeLessThan(30_000);
+      expect(report.exitCode).toBe(1);
+      const ready = report.steps[0]!.checks.find((c) => c.name === "ready")!;
+      expect(ready.message).toMatch(/^\/v2\/health\/ready not OK after 1 tries in [\d.]+ s \(stopped waiting\); last: answered not ready, and the index that says why is restricted: .*this API is restricted: pass --header triton-repository-key=…/);
+      expect(failures(report).join("\n")).not.toMatch(/budget .* ran out/);
+    } finally {
+      await server.close();
+      await rm(join(ws.repo, "broken_tf"), { recursive: true });
+    }
   });
 
   it("fails naming a required model removed from the repository", async () => {

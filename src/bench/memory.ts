@@ -5,7 +5,9 @@
 // reading waits `settleMs`, and the run keeps the model busy (RUN_IN_FLIGHT requests at once: one
 // executes while the next waits in the model's queue, so the GPU instance never idles between runs)
 // for at least two settle periods, so several refreshes land inside runs. The result is the file
-// `npm run plan -- --measured FILE` reads.
+// `npm run plan -- --measured FILE` reads. On serve-local's simulated card (serve-local --gpu PROFILE,
+// gpu_uuid "GPU-simulated-<profile>") the same steps read the card's accounting of the specs'
+// estimates: the section, the summary and the file's sources say "simulated", never "measured".
 import { promValue, type PromSample } from "../client/index.ts";
 import type { Tensor } from "../pipeline/tensor.ts";
 import type { BenchServer } from "./server.ts";
@@ -15,12 +17,27 @@ const MiB = 1024 * 1024;
 
 export const GPU_MEMORY_USED = "nv_gpu_memory_used_bytes";
 
+/** The gpu_uuid of serve-local's simulated card is this, then the profile's name (src/serve/gpu-card.ts). */
+export const SIMULATED_GPU_UUID_PREFIX = "GPU-simulated-";
+
 /**
  * Bytes of GPU memory in use, summed over the GPUs the server reports (a model may land on any);
- * undefined when there is no such metric (a server without GPU metrics, such as serve-local).
+ * undefined when there is no such metric (a server without GPU metrics: a CPU-only Triton, serve-local
+ * without --gpu).
  */
 export function gpuMemoryUsedBytes(samples: readonly PromSample[]): number | undefined {
   return promValue(samples, GPU_MEMORY_USED);
+}
+
+/** The profile of serve-local's simulated card when the GPU memory figures are its (gpu_uuid GPU-simulated-<profile>). */
+export function simulatedCard(samples: readonly PromSample[]): string | undefined {
+  const uuid = samples.find((s) => s.name === GPU_MEMORY_USED && s.labels.gpu_uuid?.startsWith(SIMULATED_GPU_UUID_PREFIX))?.labels.gpu_uuid;
+  return uuid?.slice(SIMULATED_GPU_UUID_PREFIX.length);
+}
+
+/** What a section's figures are: "measured", or "simulated (serve-local --gpu PROFILE)". */
+export function memoryFigures(section: Pick<MemorySection, "simulatedProfile">): string {
+  return section.simulatedProfile !== undefined ? `simulated (serve-local --gpu ${section.simulatedProfile})` : "measured";
 }
 
 export interface MemoryOptions {
@@ -50,8 +67,8 @@ export const RUN_IN_FLIGHT = 2;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Whether the metrics endpoint answers with GPU memory; the reason when it does not. */
-export async function probeGpuMetrics(scrape: () => Promise<PromSample[]>): Promise<{ ok: true; bytes: number } | { ok: false; reason: string }> {
+/** Whether the metrics endpoint answers with GPU memory (and whether it is serve-local's simulated card); the reason when it does not. */
+export async function probeGpuMetrics(scrape: () => Promise<PromSample[]>): Promise<{ ok: true; bytes: number; simulatedProfile?: string } | { ok: false; reason: string }> {
   let samples: PromSample[];
   try {
     samples = await scrape();
@@ -59,7 +76,9 @@ export async function probeGpuMetrics(scrape: () => Promise<PromSample[]>): Prom
     return { ok: false, reason: `the metrics endpoint does not answer (${e instanceof Error ? e.message : String(e)})` };
   }
   const bytes = gpuMemoryUsedBytes(samples);
-  return bytes === undefined ? { ok: false, reason: "the metrics endpoint has no nv_gpu_memory_used_bytes (no GPU metrics: CPU-only server?)" } : { ok: true, bytes };
+  if (bytes === undefined) return { ok: false, reason: "the metrics endpoint has no nv_gpu_memory_used_bytes (no GPU metrics: CPU-only server?)" };
+  const simulatedProfile = simulatedCard(samples);
+  return { ok: true, bytes, ...(simulatedProfile !== undefined ? { simulatedProfile } : {}) };
 }
 
 async function usedMiB(scrape: () => Promise<PromSample[]>): Promise<number> {
@@ -71,6 +90,7 @@ async function usedMiB(scrape: () => Promise<PromSample[]>): Promise<number> {
 export async function measureMemory(server: BenchServer, targets: readonly MemoryTarget[], o: MemoryOptions): Promise<MemorySection> {
   const probe = await probeGpuMetrics(o.scrape);
   if (!probe.ok) return { metricsUrl: o.metricsUrl, status: "skipped", reason: probe.reason, models: [] };
+  const simulated = probe.simulatedProfile !== undefined ? { simulatedProfile: probe.simulatedProfile } : {};
   const settleMs = o.settleMs ?? 2500;
   const runMs = o.runMs ?? 2 * settleMs;
   const every = o.scrapeEveryMs ?? 100;
@@ -122,7 +142,7 @@ export async function measureMemory(server: BenchServer, targets: readonly Memor
   }
   await restore(server, before, o.log);
   const ok = models.filter((m) => !m.error).length;
-  return { metricsUrl: o.metricsUrl, status: ok > 0 || models.length === 0 ? "measured" : "failed", ...(ok < models.length ? { reason: `${models.length - ok} of ${models.length} model(s) failed` } : {}), models };
+  return { metricsUrl: o.metricsUrl, status: ok > 0 || models.length === 0 ? "measured" : "failed", ...simulated, ...(ok < models.length ? { reason: `${models.length - ok} of ${models.length} model(s) failed` } : {}), models };
 }
 
 /** Loads again every model that was READY before and is not now (unloading a step can take its ensembles along). */
@@ -135,7 +155,10 @@ async function restore(server: BenchServer, before: ReadonlySet<string>, log?: (
   }
 }
 
-/** The file the plan reads: { model: { residentMiB, peakMiB, source } }, whole MiB rounded up. */
+/**
+ * The file the plan reads: { model: { residentMiB, peakMiB, source } }, whole MiB rounded up. The plan
+ * shows a source as "measured: …" unless it says "simulated (…)" itself (src/plan/measured.ts).
+ */
 export function measuredMemoryFile(section: MemorySection, runId: string, url: string, known: (model: string) => boolean): Record<string, { residentMiB: number; peakMiB: number; source: string }> {
   const out: Record<string, { residentMiB: number; peakMiB: number; source: string }> = {};
   for (const m of section.models) {
@@ -143,7 +166,7 @@ export function measuredMemoryFile(section: MemorySection, runId: string, url: s
     out[m.model] = {
       residentMiB: Math.ceil(m.residentMiB),
       peakMiB: Math.ceil(m.peakMiB),
-      source: `measured: nv_gpu_memory_used_bytes around explicit load/unload, ${runId} against ${url} (${m.inferences} inferences, ${m.scrapes} scrapes)`,
+      source: `${section.simulatedProfile !== undefined ? `${memoryFigures(section)}: ` : ""}nv_gpu_memory_used_bytes around explicit load/unload, ${runId} against ${url} (${m.inferences} inferences, ${m.scrapes} scrapes)`,
     };
   }
   return out;

@@ -1,7 +1,9 @@
 // A bench summary for people: the plain-text table on the terminal and the HTML report (latency by
-// model and branch size, CDF per model, measured memory). Pure: a summary in, strings out.
+// model and branch size, CDF per model, GPU memory: measured, or simulated on serve-local's card).
+// Pure: a summary in, strings out.
 import Table from "cli-table3";
 import { htmlReport, type HtmlSection } from "./html.ts";
+import { memoryFigures } from "./memory.ts";
 import { empiricalCdf } from "./stats.ts";
 import type { BenchSummary, Measurement } from "./summary.ts";
 import { barChart, fmt, lineChart, type Series } from "./svg.ts";
@@ -46,8 +48,12 @@ function formatMemory(s: BenchSummary): string {
   if (m.status !== "measured") return `GPU memory: ${m.status} (${m.reason ?? ""}; metrics ${m.metricsUrl})`;
   const t = new Table({ head: ["onnx model", "baseline MiB", "loaded MiB", "max running MiB", "residentMiB", "peakMiB", "scrapes"], style: { head: [], border: [] } });
   for (const x of m.models) t.push([x.model, fmt(x.baselineMiB), fmt(x.loadedMiB), fmt(x.runningMaxMiB), x.error ? `error: ${truncate(x.error, 40)}` : fmt(x.residentMiB), x.error ? "" : fmt(x.peakMiB), x.scrapes]);
-  return `GPU memory from ${m.metricsUrl} (nv_gpu_memory_used_bytes around explicit load/unload)${m.file ? `, for the plan: ${m.file}` : ""}\n${t.toString()}`;
+  const note = m.simulatedProfile !== undefined ? `\n${SIMULATED_NOTE}` : "";
+  return `GPU memory, ${memoryFigures(m)}, from ${m.metricsUrl} (nv_gpu_memory_used_bytes around explicit load/unload)${m.file ? `, for the plan: ${m.file}` : ""}${note}\n${t.toString()}`;
 }
+
+/** What a simulated card's figures are, for people. */
+const SIMULATED_NOTE = "These figures are serve-local's simulated card: its accounting of the specs' estimates (or of a --measured file), not a GPU's readings.";
 
 function truncate(s: string, n: number): string {
   const one = s.replace(/\s+/g, " ");
@@ -82,8 +88,8 @@ export function benchHtml(s: BenchSummary): string {
   if (s.memory) {
     const m = s.memory;
     sections.push({
-      title: "GPU memory (measured)",
-      notes: [`${m.status}${m.reason ? `: ${m.reason}` : ""}; metrics ${m.metricsUrl}${m.file ? `; file for npm run plan -- --measured: ${m.file}` : ""}`],
+      title: `GPU memory, ${memoryFigures(m)}`,
+      notes: [`${m.status}${m.reason ? `: ${m.reason}` : ""}; metrics ${m.metricsUrl}${m.file ? `; file for npm run plan -- --measured: ${m.file}` : ""}`, ...(m.simulatedProfile !== undefined ? [SIMULATED_NOTE] : [])],
       table: { head: ["onnx model", "baseline MiB", "loaded MiB", "max running MiB", "residentMiB", "peakMiB", "scrapes"], rows: m.models.map((x) => [x.model, fmt(x.baselineMiB), fmt(x.loadedMiB), fmt(x.runningMaxMiB), x.error ? `error: ${x.error}` : fmt(x.residentMiB), fmt(x.peakMiB), x.scrapes]) },
     });
   }

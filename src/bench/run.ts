@@ -7,7 +7,7 @@ import { elementCount, dtypeInfo } from "../dtype.ts";
 import { UserError } from "../errors.ts";
 import type { Catalog } from "../spec/catalog.ts";
 import { measureLevel } from "./measure.ts";
-import { measureMemory, measuredMemoryFile, type MemoryTarget } from "./memory.ts";
+import { measureMemory, measuredMemoryFile, memoryFigures, type MemoryTarget } from "./memory.ts";
 import { benchHtml } from "./report.ts";
 import { RunStore, runId } from "./run-store.ts";
 import { REQUEST_SUCCESS, serverTime } from "./server-time.ts";
@@ -102,7 +102,7 @@ export async function runBench(server: BenchServer, o: BenchOptions = {}): Promi
           summary.memory.file = "measured-memory.json";
         }
       }
-      log(`GPU memory: ${summary.memory.status}${summary.memory.reason ? ` (${summary.memory.status === "skipped" ? `looked at ${summary.memory.metricsUrl}: ` : ""}${summary.memory.reason})` : ""}`);
+      log(`GPU memory: ${summary.memory.status === "measured" ? memoryFigures(summary.memory) : summary.memory.status}${summary.memory.reason ? ` (${summary.memory.status === "skipped" ? `looked at ${summary.memory.metricsUrl}: ` : ""}${summary.memory.reason})` : ""}`);
     }
     summary.status = "complete";
     summary.finishedAt = now();

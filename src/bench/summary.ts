@@ -49,6 +49,11 @@ export interface MemoryMeasurement {
 export interface MemorySection {
   metricsUrl: string;
   status: "measured" | "skipped" | "failed";
+  /**
+   * Set when the figures come from serve-local's simulated card (gpu_uuid GPU-simulated-<profile>):
+   * its accounting of the specs' estimates, not a GPU's.
+   */
+  simulatedProfile?: string;
   reason?: string;
   /** The measured-memory file for `npm run plan -- --measured FILE`, relative to the run folder. */
   file?: string;

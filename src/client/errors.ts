@@ -42,6 +42,11 @@ export function isKServeHttpError(e: unknown): e is KServeHttpError {
   return e instanceof KServeHttpError;
 }
 
+/** A 403: the API is restricted and the request lacked its header, which asking again cannot change. */
+export function isRestricted(e: unknown): boolean {
+  return e instanceof KServeHttpError && e.status === 403;
+}
+
 const UNREACHABLE_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",

@@ -15,6 +15,14 @@ export interface MeasuredMemory {
   source?: SourceMap;
 }
 
+/**
+ * How the plan names a figure's origin: "measured: <source>", except figures of serve-local's simulated
+ * card, whose source bench starts with "simulated (serve-local --gpu …)": they are never shown as measured.
+ */
+export function measuredSource(source: string): string {
+  return /^simulated\b/.test(source) ? source : `measured: ${source}`;
+}
+
 /** Reads a measured-memory file (JSON is YAML, so errors get line:column for free). */
 export async function loadMeasured(file: string): Promise<MeasuredMemory> {
   const { value, source } = await loadYamlFile(file, MeasuredSchema);

@@ -11,7 +11,7 @@ import { buildRoutingTable, type RoutingTable } from "../routing/table.ts";
 import { ortParameters, serialRateLimiter, type OrtSettings } from "../config/ort-memory.ts";
 import type { TensorRtAccelerator } from "../spec/schema.ts";
 import { engineCacheDir } from "./engine-cache.ts";
-import { checkMeasured, type MeasuredMemory } from "./measured.ts";
+import { checkMeasured, measuredSource, type MeasuredMemory } from "./measured.ts";
 import { formatFit, memoryFit, POLICY_FORMULA, type FitCheck, type MemoryUse } from "./memory.ts";
 
 export type Cause =
@@ -202,7 +202,7 @@ export function planEntries(plan: Plan): PlanEntry[] {
  */
 export function branchMemory(cb: CatalogBranch, measured: MeasuredMemory | undefined, tensorrt: boolean): MemoryUse {
   const m = measured?.byModel.get(cb.models.onnx);
-  if (m) return { residentMiB: m.residentMiB, peakMiB: m.peakMiB, source: `measured: ${m.source}` };
+  if (m) return { residentMiB: m.residentMiB, peakMiB: m.peakMiB, source: measuredSource(m.source) };
   const s = cb.branch.memory;
   const ws = tensorrt ? cb.branch.accelerator?.workspaceMiB : undefined;
   return { residentMiB: s.residentMiB + (ws ?? 0), peakMiB: s.peakMiB, source: `spec: ${s.source}`, ...(ws ? { workspaceMiB: ws } : {}) };

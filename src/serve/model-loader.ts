@@ -11,6 +11,7 @@ import { OnnxBackend } from "./onnx-backend.ts";
 import { PythonBackend } from "./python-backend.ts";
 import { ServedModel } from "./served-model.ts";
 import { signatureOf } from "./signature.ts";
+import { ModelStats } from "./stats.ts";
 import { warmUp } from "./warmup.ts";
 
 export function backendKind(name: string, cfg: ModelConfig): BackendKind {
@@ -92,7 +93,8 @@ export interface LoadedModel {
 }
 
 /**
- * Starts every served version of a polled model and runs its model_warmup (src/serve/warmup.ts) on
+ * Starts every served version of a polled model and runs its model_warmup (src/serve/warmup.ts, counted
+ * in the version's statistics) on
  * each of its instances, as Triton does before a model is READY (core src/backend_model_instance.cc,
  * r24.08: every instance runs the samples on its backend thread); closes what it started when one
  * fails.
@@ -113,15 +115,16 @@ export async function startModel(repo: string, polled: PolledModel, resolveStep:
             ? await PythonBackend.create(dir, v, name, config, signature)
             : new EnsembleBackend(name, config, resolveStep);
       if (hooks.wrap) backend = await hooks.wrap(backend, { model: name, version: v, dir, config });
+      const stats = new ModelStats();
       if (kind !== "ensemble") {
         try {
-          for (const instance of modelInstances(config)) await warmUp(onInstance(backend, instance), dir, name, config);
+          for (const instance of modelInstances(config)) await warmUp(onInstance(backend, instance), dir, name, config, stats);
         } catch (e) {
           await backend.close();
           throw e;
         }
       }
-      versions.set(v, new ServedModel(name, v, config, signature, backend));
+      versions.set(v, new ServedModel(name, v, config, signature, backend, stats));
     }
   } catch (e) {
     await Promise.all([...versions.values()].map((m) => m.retire()));

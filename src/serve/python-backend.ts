@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { modelConfigToJson, type ModelConfig } from "../config/index.ts";
 import { dataFromBytes, type Tensor } from "../kserve/index.ts";
 import { PythonStep, PythonStepError } from "../python/step-host.ts";
-import type { Backend } from "./backend.ts";
+import { instanceCount, type Backend } from "./backend.ts";
 import { LoadError } from "./model-dir.ts";
 import type { Signature } from "./signature.ts";
 
@@ -80,11 +80,6 @@ export async function loadProblemLines(problems: readonly { name: string; reason
   const names = byNumpy.map((p) => p.name).sort();
   const shown = names.length > 6 ? `${names.slice(0, 6).join(", ")} and ${names.length - 6} more` : names.join(", ");
   return [`${numpy}: the Python steps cannot run, so ${names.length} model(s) are UNAVAILABLE (${shown})\n  fix: ${numpyFix(await python())}`, ...lines];
-}
-
-function instanceCount(cfg: ModelConfig): number {
-  const groups = cfg.instance_group ?? [];
-  return Math.max(1, groups.reduce((n, g) => n + Math.max(1, g.count ?? 1), 0));
 }
 
 export class PythonBackend implements Backend {

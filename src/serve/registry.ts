@@ -1,10 +1,16 @@
 // The models serve-local knows and their states, kept as Triton 24.08's model repository manager and
 // model lifecycle keep them (core src/model_repository_manager/*.cc, r24.08):
-// - a model is in the lifecycle once a load was attempted; the index lists every model directory,
-//   never-loaded ones by name only, the others per version with state and (unless READY) reason;
+// - a model is in the lifecycle once a load was attempted on a config that could be read; one whose
+//   directory or config.pbtxt cannot be read fails the poll and never enters it (its previous state,
+//   if it had one, stays as it was: model_repository_manager.cc Poll, "failed to poll"); the index
+//   lists every model directory, never-loaded ones by name only, the others per version with state
+//   and (unless READY) reason;
 // - loading an ensemble polls and loads its step models first; an ensemble is READY only while every
-//   step model is READY and the ensemble check passes; when a missing step model is loaded again, the
-//   ensembles waiting for it load too;
+//   step model is READY and the ensemble check passes; one that fails that check is invalid in the
+//   dependency graph and is never handed to the lifecycle (ModelsToLoadUnload/CheckNode: an invalid
+//   node is unloaded, which for a model the lifecycle never held does nothing), so it too is a
+//   name-only row, its reason in the load API's answer only; when a missing step model is loaded
+//   again, the ensembles waiting for it load too;
 // - unloading a model unloads the ensembles that use it (reason "unloaded"); `unload_dependents`
 //   also unloads step models nobody asked for by name; the server stays ready after an unload;
 // - a load of an unchanged READY model is a no-op; a failed reload keeps the loaded version serving.
@@ -27,8 +33,10 @@ interface Entry {
   inGraph: boolean;
   /** Asked for by name (at start-up or through the load API), not only as a step model. */
   explicit: boolean;
-  /** The poll failed (no readable config.pbtxt): the model never reached a backend. */
-  pollFailed: boolean;
+  /** In Triton's model lifecycle: a load was attempted (for an ensemble: its check passed once). */
+  inLifecycle: boolean;
+  /** Why the dependency graph finds this ensemble invalid now (Triton's status message), if it does. */
+  invalid?: string;
   polled?: PolledModel;
   kind?: BackendKind;
   /** The versions the last load tried (index rows), ascending. */
@@ -71,23 +79,28 @@ export class ModelRegistry {
     return this.serial(async () => {
       const all = !names || names.includes("*") ? await modelDirectories(this.repo) : [...new Set(names)];
       const outcomes = await this.loadNames(all);
-      return [...outcomes].filter(([, o]) => !o.ok).map(([name, o]) => ({ name, reason: this.entries.get(name)?.reason || o.message || "failed to load" }));
+      const reason = (name: string, o: Outcome) => {
+        const e = this.entries.get(name);
+        // as Triton logs an invalid ensemble: its status with the code
+        return e?.invalid ? `Invalid argument: ${e.invalid}` : e?.reason || o.message || "failed to load";
+      };
+      return [...outcomes].filter(([, o]) => !o.ok).map(([name, o]) => ({ name, reason: reason(name, o) }));
     });
   }
 
   /**
-   * POST /v2/repository/models/{m}/load. An unknown model is a 500 as in Triton ("failed to poll from
-   * model repository"); a model that fails to load a 400 naming the version and the reason.
+   * POST /v2/repository/models/{m}/load. When the model, or a step model its ensemble polls, is not in
+   * the repository or has a config that cannot be read, the answer is a 500 in Triton's words and
+   * nothing more, whatever became of the rest (core model_repository_manager.cc LoadUnloadModel,
+   * r24.08: `polled` covers the whole poll chain; the reason goes to its log only); a model that fails
+   * to load a 400 naming the version and the reason.
    */
   load(name: string): Promise<void> {
     return this.serial(async () => {
-      if (!(await modelDirectories(this.repo)).includes(name)) {
-        throw new ProtocolError(`failed to load '${name}', failed to poll from model repository (no model directory '${name}' in ${this.repo})`, 500);
-      }
       const outcomes = await this.loadNames([name]);
+      if ([...outcomes.values()].some((x) => x.pollFailed)) throw new ProtocolError(`failed to load '${name}', failed to poll from model repository`, 500);
       const o = outcomes.get(name)!;
       if (o.ok) return;
-      if (o.pollFailed) throw new ProtocolError(`failed to load '${name}', failed to poll from model repository: ${o.message}`, 500);
       throw new ProtocolError(`load failed for model '${name}': ${o.message}`, 400);
     });
   }
@@ -126,7 +139,7 @@ export class ModelRegistry {
    */
   resolve(name: string, version?: string): ServedModel {
     const e = this.entries.get(name);
-    if (!e) throw new ProtocolError(`Request for unknown model: '${name}' is not found`, 404);
+    if (!e?.inLifecycle) throw new ProtocolError(`Request for unknown model: '${name}' is not found`, 404);
     if (version === undefined || version === "-1") {
       const latest = [...e.versions.values()].at(-1);
       if (e.state !== "READY" || !latest) throw new ProtocolError(`Request for unknown model: '${name}' has no available versions`, 404);
@@ -168,10 +181,8 @@ export class ModelRegistry {
     const dirs = await modelDirectories(this.repo).catch(() => [] as string[]);
     const rows = dirs.flatMap((name): RepositoryIndexEntry[] => {
       const e = this.entries.get(name);
-      if (!e) return [{ name }];
+      if (!e?.inLifecycle) return [{ name }];
       const reason = e.state === "READY" || !e.reason ? {} : { reason: e.reason };
-      // A poll failure never reached a version: serve-local still shows it with its reason
-      // (Triton lists it by name only and writes the reason to its log).
       if (e.versionNames.length === 0) return [{ name, state: e.state, ...reason }];
       return e.versionNames.map((version) => ({ name, version, state: e.state, ...reason }));
     });
@@ -180,10 +191,11 @@ export class ModelRegistry {
 
   /**
    * GET /v2/health/ready with --strict-readiness=true (core server.cc InferenceServer::IsReady,
-   * r24.08): every model in the lifecycle is READY or was unloaded.
+   * r24.08): every model in the lifecycle is READY or was unloaded (a model whose poll failed is not
+   * in it).
    */
   allReady(): boolean {
-    return [...this.entries.values()].every((e) => e.state === "READY" || e.reason === "unloaded");
+    return [...this.entries.values()].every((e) => !e.inLifecycle || e.state === "READY" || e.reason === "unloaded");
   }
 
   /** Models asked to be loaded, by state (for the start-up line). */
@@ -213,7 +225,7 @@ export class ModelRegistry {
 
   private entry(name: string): Entry {
     let e = this.entries.get(name);
-    if (!e) this.entries.set(name, (e = { name, state: "UNAVAILABLE", reason: "", inGraph: false, explicit: false, pollFailed: false, versionNames: [], versions: new Map() }));
+    if (!e) this.entries.set(name, (e = { name, state: "UNAVAILABLE", reason: "", inGraph: false, explicit: false, inLifecycle: false, versionNames: [], versions: new Map() }));
     return e;
   }
 
@@ -233,24 +245,24 @@ export class ModelRegistry {
       if (seen.has(name)) continue;
       seen.add(name);
       if (!dirs.has(name)) {
-        // Not in the repository: Triton's poll fails and the model never enters the lifecycle.
         outcomes.set(name, { ok: false, message: `no model directory '${name}' in ${this.repo}`, pollFailed: true });
+        continue;
+      }
+      let p: PolledModel;
+      try {
+        p = await pollModel(this.repo, name);
+      } catch (err) {
+        // Triton's poll fails: a model new to the lifecycle stays out of it (an index row of its name
+        // only, no effect on readiness); one it knows keeps the state it had, a loaded one serving.
+        if (!(err instanceof PollError)) throw err;
+        outcomes.set(name, { ok: false, message: err.status, pollFailed: true });
         continue;
       }
       const e = this.entry(name);
       e.inGraph = true;
       if (names.includes(name)) e.explicit = true;
-      try {
-        const p = await pollModel(this.repo, name);
-        polled.set(name, p);
-        pending.push(...p.steps);
-      } catch (err) {
-        if (!(err instanceof PollError)) throw err;
-        outcomes.set(name, { ok: false, message: err.reason, pollFailed: true });
-        if (e.state === "READY") continue; // Triton keeps the loaded model when its directory cannot be polled
-        await this.retire(e, err.status);
-        e.pollFailed = true;
-      }
+      polled.set(name, p);
+      pending.push(...p.steps);
     }
     const plain = [...polled.values()].filter((p) => p.kind !== "ensemble");
     await forEachLimited(plain, this.options.loadThreads ?? DEFAULT_LOAD_THREADS, async (p) => {
@@ -266,11 +278,13 @@ export class ModelRegistry {
     const e = this.entry(p.name);
     if (e.state === "READY" && e.polled && e.polled.stamp === p.stamp) return { ok: true };
     const wasReady = e.state === "READY" && e.versions.size > 0;
+    e.inLifecycle = true;
+    delete e.invalid;
     if (!wasReady) Object.assign(e, { state: "LOADING", reason: "" });
     try {
       const loaded = await startModel(this.repo, p, (m, v) => this.resolve(m, v === -1 ? undefined : String(v)), this.options);
       const old = [...e.versions.values()];
-      Object.assign(e, { state: "READY", reason: "", pollFailed: false, polled: p, kind: loaded.kind, versions: loaded.versions, versionNames: [...loaded.versions.keys()] });
+      Object.assign(e, { state: "READY", reason: "", polled: p, kind: loaded.kind, versions: loaded.versions, versionNames: [...loaded.versions.keys()] });
       await Promise.all(old.map((m) => m.retire()));
       return { ok: true };
     } catch (err) {
@@ -284,16 +298,16 @@ export class ModelRegistry {
     const versions = await servedVersions(this.repo, p.name, p.config).catch(() => [] as string[]);
     const message = versions.length ? versions.map((v) => `version ${v} is at UNAVAILABLE state: ${status};`).join(" ") : status;
     if (wasReady) return { ok: false, message: `${message} (the loaded version keeps serving)` };
-    Object.assign(e, { state: "UNAVAILABLE", reason: status, pollFailed: false, polled: p, versionNames: versions });
+    Object.assign(e, { state: "UNAVAILABLE", reason: status, polled: p, versionNames: versions });
     return { ok: false, message };
   }
 
   /**
    * Brings every ensemble in the graph in line with its step models, inner ensembles first: one whose
-   * steps are all READY (and whose check passes) loads; a READY one that lost a step is unloaded
-   * ("unloaded"); one that cannot load says why. `fresh` holds the ensembles a load request just
-   * polled: they are checked with the config on disk now (a reload that fails keeps the loaded
-   * version serving).
+   * steps are all READY (and whose check passes) loads; one that cannot is invalid (core
+   * model_repository_manager.cc CheckNode, r24.08): unloaded ("unloaded") if it was serving, its
+   * reason kept for the load API's answer. `fresh` holds the ensembles a load request just polled:
+   * they are checked with the config on disk now.
    */
   private async refreshEnsembles(fresh: ReadonlyMap<string, PolledModel> = new Map()): Promise<Map<string, Outcome>> {
     const outcomes = new Map<string, Outcome>();
@@ -309,27 +323,34 @@ export class ModelRegistry {
     for (const e of ordered) {
       const p = polledOf(e)!;
       const problem = this.ensembleProblem(e.name, p.config);
-      if (!problem) outcomes.set(e.name, await this.loadOne(p));
-      else if (fresh.has(e.name)) outcomes.set(e.name, await this.failed(e, p, problem, e.state === "READY"));
-      else if (e.state === "READY") await this.retire(e, "unloaded");
-      else if (e.reason !== "unloaded") e.reason = problem;
+      if (!problem) {
+        outcomes.set(e.name, await this.loadOne(p));
+        continue;
+      }
+      if (e.state === "READY") await this.retire(e, "unloaded");
+      e.invalid = problem;
+      if (fresh.has(e.name)) {
+        e.polled = p;
+        outcomes.set(e.name, { ok: false, message: problem });
+      }
     }
     return outcomes;
   }
 
-  /** Why an ensemble cannot be READY now, in Triton's words where it has them; "" when it can. */
+  /** Why an ensemble cannot be READY now, in Triton's words (a status message); "" when it can. */
   private ensembleProblem(name: string, cfg: ModelConfig): string {
     const steps = cfg.ensemble_scheduling?.step ?? [];
     const configs = new Map<string, ModelConfig>();
     for (const s of steps) {
       const m = s.model_name ?? "";
       const step = this.entries.get(m);
-      if (!step || !step.inGraph || step.pollFailed) return `Invalid argument: ensemble ${name} contains models that are not available or ambiguous: ${m}`;
-      if (step.state !== "READY") return `Invalid argument: ensemble '${name}' depends on '${m}' which has no loaded version.${step.reason && step.reason !== "unloaded" ? ` Model '${m}' loading failed with error: ${step.reason}` : ""}`;
+      if (!step || !step.inGraph) return `ensemble ${name} contains models that are not available or ambiguous: ${m}`;
+      if (step.invalid) return `ensemble '${name}' depends on '${m}' which is not valid. Model '${m}' failed with error: ${step.invalid}`;
+      if (step.state !== "READY") return `ensemble '${name}' depends on '${m}' which has no loaded version.${step.reason && step.reason !== "unloaded" ? ` Model '${m}' loading failed with error: ${step.reason}` : ""}`;
       configs.set(m, step.polled!.config);
     }
     const problems = checkEnsemble(cfg, configs);
-    return problems.length ? `Invalid argument: ${problems.map((p) => formatProblem(p).replace(/\n\s+/g, " ")).join("; ")}` : "";
+    return problems.length ? problems.map((p) => formatProblem(p).replace(/\n\s+/g, " ")).join("; ") : "";
   }
 
   /** Step models of an ensemble that only it brought in: nobody asked for them by name, no other ensemble in the graph uses them. */

@@ -59,13 +59,21 @@ export interface RepositoryComparison {
   notes: string[];
 }
 
+/**
+ * Why a model listed by name only is not there: Triton's index gives no state to a model its lifecycle
+ * never held (core model_repository_manager.cc RepositoryIndex, r24.08), whatever stopped it.
+ */
+export const NAME_ONLY = "not loaded: the index lists its name only (never loaded, or stopped before Triton's lifecycle held it: a config.pbtxt that cannot be read, an ensemble whose steps are not READY or that fails its check; the server's log says which)";
+
 export function indexStates(index: readonly IndexEntry[]): Map<string, { state: string; reason?: string }> {
   const out = new Map<string, { state: string; reason?: string }>();
   for (const e of index) {
-    const state = e.state && e.state.length > 0 ? e.state : "UNAVAILABLE";
+    const listedOnly = !e.state;
+    const state = listedOnly ? "UNAVAILABLE" : e.state!;
+    const reason = e.reason ?? (listedOnly ? NAME_ONLY : undefined);
     const prior = out.get(e.name);
     if (prior?.state === "READY") continue;
-    if (!prior || state === "READY") out.set(e.name, { state, ...(e.reason ? { reason: e.reason } : {}) });
+    if (!prior || state === "READY") out.set(e.name, { state, ...(reason ? { reason } : {}) });
   }
   return out;
 }

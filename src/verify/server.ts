@@ -25,4 +25,4 @@ export interface KServeServer {
 }
 
 /** Reaching the server failed (refused, reset, DNS), and a one-line description of any error: the client's. */
-export { describeError, isUnreachable } from "../client/index.ts";
+export { describeError, isRestricted, isUnreachable } from "../client/index.ts";

@@ -6,6 +6,7 @@ import { blocked, explain, selectedBranches, type VerifyContext } from "./contex
 import { waitWithBackoff, type ProbeAnswer } from "./deadline.ts";
 import { compareMetadata, specModels } from "./metadata.ts";
 import { compareRepository, expectationFromPlan, indexStates } from "./repository.ts";
+import { describeError, isRestricted } from "./server.ts";
 
 export interface StepOutcome {
   checks: Check[];
@@ -19,6 +20,7 @@ const since = (t: number) => performance.now() - t;
  * The ready probe. A server with strict readiness (Triton's --strict-readiness, serve-local) stays
  * not-ready while any loaded model is UNAVAILABLE; once the index shows nothing LOADING twice in a
  * row, waiting longer cannot help, so the probe gives up naming those models and step 2 says more.
+ * An index restricted to a header the gate lacks (403) stays so: it gives up at once, saying which.
  */
 function readyProbe(ctx: VerifyContext): (signal: AbortSignal) => Promise<ProbeAnswer> {
   let settled = 0;
@@ -27,8 +29,9 @@ function readyProbe(ctx: VerifyContext): (signal: AbortSignal) => Promise<ProbeA
     let index;
     try {
       index = await ctx.server.repositoryIndex({ signal });
-    } catch {
-      return false; // the index may be restricted or not up yet: keep waiting
+    } catch (e) {
+      if (isRestricted(e)) return { giveUp: `answered not ready, and the index that says why is restricted: ${describeError(e)}` };
+      return false; // the index may not be up yet: keep waiting
     }
     if (index.some((e) => e.state === "LOADING" || e.state === "UNLOADING")) {
       settled = 0;

@@ -91,12 +91,12 @@ export function fakeBenchServer(gpu: FakeGpu, url = "http://fake:8000"): BenchSe
 }
 
 /** A Prometheus text endpoint over the fake GPU; `text` overrides what it says (e.g. no GPU metrics). */
-export async function startFakePrometheus(gpu: FakeGpu | undefined, text?: () => string): Promise<{ url: string; scrapes: number; close(): Promise<void> }> {
+export async function startFakePrometheus(gpu: FakeGpu | undefined, text?: () => string, uuid = "GPU-fake-0"): Promise<{ url: string; scrapes: number; close(): Promise<void> }> {
   const state = { scrapes: 0 };
   const server: Server = createServer((req, res) => {
     state.scrapes++;
     if (req.url !== "/metrics") return void res.writeHead(404).end();
-    const body = text ? text() : ["# HELP nv_gpu_memory_used_bytes GPU used memory (bytes)", "# TYPE nv_gpu_memory_used_bytes gauge", `nv_gpu_memory_used_bytes{gpu_uuid="GPU-fake-0"} ${gpu!.usedBytes()}`, `nv_gpu_memory_total_bytes{gpu_uuid="GPU-fake-0"} ${6144 * MiB}`, ""].join("\n");
+    const body = text ? text() : ["# HELP nv_gpu_memory_used_bytes GPU used memory (bytes)", "# TYPE nv_gpu_memory_used_bytes gauge", `nv_gpu_memory_used_bytes{gpu_uuid="${uuid}"} ${gpu!.usedBytes()}`, `nv_gpu_memory_total_bytes{gpu_uuid="${uuid}"} ${6144 * MiB}`, ""].join("\n");
     res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4" }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
