@@ -8,6 +8,7 @@
 // `npm run plan -- --measured FILE` reads. On serve-local's simulated card (serve-local --gpu PROFILE,
 // gpu_uuid "GPU-simulated-<profile>") the same steps read the card's accounting of the specs'
 // estimates: the section, the summary and the file's sources say "simulated", never "measured".
+import { GPU_MEMORY_USED, SIMULATED_GPU_UUID_PREFIX } from "../kserve/index.ts";
 import { promValue, type PromSample } from "../client/index.ts";
 import type { Tensor } from "../pipeline/tensor.ts";
 import type { BenchServer } from "./server.ts";
@@ -15,10 +16,6 @@ import type { MemoryMeasurement, MemorySection } from "./summary.ts";
 
 const MiB = 1024 * 1024;
 
-export const GPU_MEMORY_USED = "nv_gpu_memory_used_bytes";
-
-/** The gpu_uuid of serve-local's simulated card is this, then the profile's name (src/serve/gpu-card.ts). */
-export const SIMULATED_GPU_UUID_PREFIX = "GPU-simulated-";
 
 /**
  * Bytes of GPU memory in use, summed over the GPUs the server reports (a model may land on any);

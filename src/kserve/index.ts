@@ -1,6 +1,7 @@
 // Public API of src/kserve: the KServe v2 protocol (as Triton speaks it) as types, and the binary
 // tensor extension codec, pure. serve-local and the client both speak through it.
 export * from "./types.ts";
+export { GPU_MEMORY_TOTAL, GPU_MEMORY_USED, SIMULATED_GPU_UUID_PREFIX } from "./gpu-metrics.ts";
 export { ProtocolError, isProtocolError } from "./error.ts";
 export { bytesOf, checkShape, checkTensor, dataFromBytes, dataFromJson, dataToJson, fixedDType, type Tensor, type TensorData } from "./tensor.ts";
 export {

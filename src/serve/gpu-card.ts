@@ -26,6 +26,7 @@
 //   reads as on a card with Triton started.
 // A run that does not fit fails as ONNX Runtime's arena does; without shrinkage the arena has grown
 // until the allocation that failed, and keeps it: the card takes the worst case (all that was free).
+import { SIMULATED_GPU_UUID_PREFIX } from "../kserve/index.ts";
 import type { ModelConfig } from "../config/index.ts";
 import type { OrtMemorySemantics } from "../config/ort-memory.ts";
 import { fromTritonType, tensorByteSize } from "../dtype.ts";
@@ -50,7 +51,7 @@ export interface CardSpec {
 }
 
 export function cardSpec(p: { name: string; gpu: { product: string; vramMiB: number; reportedMiB?: number }; reserveMiB: number }): CardSpec {
-  return { profile: p.name, product: p.gpu.product, totalMiB: p.gpu.reportedMiB ?? p.gpu.vramMiB, reserveMiB: p.reserveMiB, uuid: `GPU-simulated-${p.name}` };
+  return { profile: p.name, product: p.gpu.product, totalMiB: p.gpu.reportedMiB ?? p.gpu.vramMiB, reserveMiB: p.reserveMiB, uuid: `${SIMULATED_GPU_UUID_PREFIX}${p.name}` };
 }
 
 /** One ONNX Runtime model's memory as estimated or measured (before its config is applied). */

@@ -21,7 +21,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelConfig } from "../config/index.ts";
 import { ortMemorySemantics } from "../config/ort-memory.ts";
-import type { Tensor } from "../kserve/index.ts";
+import { GPU_MEMORY_TOTAL, GPU_MEMORY_USED, type Tensor } from "../kserve/index.ts";
 import { checkMeasured, loadMeasured } from "../plan/measured.ts";
 import { planOrtSettings } from "../plan/plan.ts";
 import { loadCatalog } from "../spec/catalog.ts";
@@ -97,8 +97,8 @@ export class SimulatedGpu {
     const labels = { gpu_uuid: this.card.spec.uuid };
     const what = `simulated by serve-local --gpu ${this.card.spec.profile}: ${this.card.spec.product}`;
     return [
-      { name: "nv_gpu_memory_total_bytes", help: `GPU total memory, in bytes (${what})`, type: "gauge", collect: () => [{ labels, value: this.card.spec.totalMiB * MiB }] },
-      { name: "nv_gpu_memory_used_bytes", help: `GPU used memory, in bytes (${what}; the most in use over each half of --metrics-interval-ms ${this.metricsIntervalMs})`, type: "gauge", collect: () => [{ labels, value: this.sampledMiB * MiB }] },
+      { name: GPU_MEMORY_TOTAL, help: `GPU total memory, in bytes (${what})`, type: "gauge", collect: () => [{ labels, value: this.card.spec.totalMiB * MiB }] },
+      { name: GPU_MEMORY_USED, help: `GPU used memory, in bytes (${what}; the most in use over each half of --metrics-interval-ms ${this.metricsIntervalMs})`, type: "gauge", collect: () => [{ labels, value: this.sampledMiB * MiB }] },
     ];
   }
 
