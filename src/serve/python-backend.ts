@@ -1,7 +1,9 @@
 // Python-backend models: each instance of the config's instance_group is one persistent python3
 // process running the model's model.py (src/python/step-host.ts), given the `args` Triton gives
 // initialize(). A request goes to the least busy instance; an instance whose process died is started
-// again before its next request, as Triton restarts an unhealthy stub.
+// again before its next request, as Triton restarts an unhealthy stub. Tensors go to and from each
+// process through shared memory (/dev/shm), as Triton's Python backend moves them; where that cannot
+// be had, through its pipes, and serve-local says so once.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -44,6 +46,19 @@ function python(): Promise<string> {
 }
 
 let numpyCheck: Promise<string | undefined> | undefined;
+const toldFallbacks = new Set<string>();
+
+/** Why the steps exchange tensors over pipes (slower) instead of shared memory: one line per reason, however many steps. */
+function sharedMemoryFallback(why: string): void {
+  if (toldFallbacks.has(why)) return;
+  toldFallbacks.add(why);
+  process.stderr.write(`serve-local: Python steps: ${why}\n`);
+}
+
+/** Starts one instance's process. */
+async function startStep(modelPy: string, args: Record<string, string>): Promise<PythonStep> {
+  return PythonStep.start(modelPy, args, await python(), { onFallback: sharedMemoryFallback });
+}
 
 /** What to do when the python3 `exe` has no numpy. */
 export function numpyFix(exe: string): string {
@@ -111,7 +126,7 @@ export class PythonBackend implements Backend {
     try {
       for (let i = 0; i < instanceCount(cfg); i++) {
         const args = argsFor(i);
-        instances.push({ step: await PythonStep.start(modelPy, args, await python()), pending: 0, args });
+        instances.push({ step: await startStep(modelPy, args), pending: 0, args });
       }
     } catch (e) {
       await Promise.all(instances.map((x) => x.step.close()));
@@ -124,7 +139,7 @@ export class PythonBackend implements Backend {
     const inst = this.instances.reduce((a, b) => (b.pending < a.pending ? b : a));
     inst.pending++;
     try {
-      if (!inst.step.alive) inst.step = await PythonStep.start(this.modelPy, inst.args, await python());
+      if (!inst.step.alive) inst.step = await startStep(this.modelPy, inst.args);
       const got = await inst.step.execute(
         inputs.map((t) => ({ name: t.name, dtype: t.datatype, shape: t.shape, data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) })),
         [...outputs],
